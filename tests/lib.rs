@@ -1,1 +1,4 @@
-//! The one integration-test binary: modules per surface.
+//! The one integration-test binary (it links once): a module per surface.
+
+mod model;
+mod support;
