@@ -23,4 +23,5 @@ pub mod placement;
 pub mod registry;
 pub mod schema;
 pub mod state;
+
 pub mod validate;
