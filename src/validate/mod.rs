@@ -208,3 +208,77 @@ pub fn request_from_described(described: &TaskDefinition) -> RegisterTaskDefinit
         extra: Default::default(),
     }
 }
+
+/// The document written back by the model in its own [`InputForm`]: nothing added (no
+/// defaults; that is registration's job), unknown members kept in place, members of the wrong
+/// JSON type kept as written, and numbers canonicalised as DescribeTaskDefinition returns them:
+/// integer members written as strings become numbers, and task-level `cpu`/`memory` become
+/// integer strings of CPU units and MiB (`"1 vCPU"` → `"1024"`).
+///
+/// Canonicalising a canonical document changes nothing.
+///
+/// ```
+/// let input = serde_json::json!({"memory": "0.5 GB", "family": "f",
+///     "containerDefinitions": [{"memory": "100", "name": "a", "x-new": 1}]});
+/// let canonical = stowplan::validate::canonical_json(&input);
+/// assert_eq!(
+///     serde_json::to_string(&canonical)?,
+///     r#"{"memory":"512","family":"f","containerDefinitions":[{"memory":100,"name":"a","x-new":1}]}"#
+/// );
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub fn canonical_json(value: &Value) -> Value {
+    use crate::model::{ContainerDefinition, DescribeTaskDefinitionResponse};
+    let written = match InputForm::detect(value) {
+        InputForm::Request => RegisterTaskDefinitionRequest::read(value)
+            .0
+            .map(|mut request| {
+                canonical_task_size(&mut request.cpu, &mut request.memory);
+                serde_json::to_value(request)
+            }),
+        InputForm::Described => {
+            DescribeTaskDefinitionResponse::read(value)
+                .0
+                .map(|mut response| {
+                    if let Some(definition) = response.task_definition.as_mut() {
+                        canonical_task_size(&mut definition.cpu, &mut definition.memory);
+                    }
+                    serde_json::to_value(response)
+                })
+        }
+        InputForm::Containers => {
+            // Read element by element so that one bad element does not hide the others.
+            let items = value.as_array().map(Vec::as_slice).unwrap_or_default();
+            Some(Ok(Value::Array(
+                items
+                    .iter()
+                    .map(|item| match ContainerDefinition::read(item).0 {
+                        Some(container) => {
+                            serde_json::to_value(container).unwrap_or_else(|_| item.clone())
+                        }
+                        None => item.clone(),
+                    })
+                    .collect(),
+            )))
+        }
+    };
+    let mut out = match written {
+        Some(Ok(out)) => out,
+        _ => value.clone(),
+    };
+    crate::json::reorder_like(&mut out, value);
+    out
+}
+
+fn canonical_task_size(cpu: &mut Option<String>, memory: &mut Option<String>) {
+    if let Some(text) = cpu.as_mut()
+        && let Ok(units) = crate::model::parse_task_cpu(text)
+    {
+        *text = units.to_string();
+    }
+    if let Some(text) = memory.as_mut()
+        && let Ok(mib) = crate::model::parse_task_memory(text)
+    {
+        *text = mib.to_string();
+    }
+}
