@@ -89,6 +89,15 @@ pub enum RegistryError {
     TooManyReferences,
 }
 
+/// The outcome of [`Registry::delete`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Deletion {
+    /// The revisions now DELETE_IN_PROGRESS.
+    pub deleted: Vec<TaskDefinition>,
+    /// `(reference, reason)` for each reference that could not be deleted.
+    pub failures: Vec<(String, String)>,
+}
+
 /// A parsed task-definition reference (TD-LOOKUP-FORMS).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reference {
@@ -241,7 +250,7 @@ impl Registry {
         &mut self,
         references: &[String],
         at: Timestamp,
-    ) -> Result<(Vec<TaskDefinition>, Vec<(String, String)>), RegistryError> {
+    ) -> Result<Deletion, RegistryError> {
         if references.len() > MAX_DELETE_REFERENCES {
             return Err(RegistryError::TooManyReferences);
         }
@@ -279,7 +288,7 @@ impl Registry {
                 }
             }
         }
-        Ok((deleted, failures))
+        Ok(Deletion { deleted, failures })
     }
 
     /// Removes DELETE_IN_PROGRESS revisions that `in_use` says nothing references any more.
