@@ -500,7 +500,7 @@ mod tests {
         registry
             .deregister("web:1", Timestamp::from_secs(1))
             .unwrap();
-        let (deleted, failures) = registry
+        let Deletion { deleted, failures } = registry
             .delete(
                 &["web:1".to_string(), "web:2".to_string()],
                 Timestamp::from_secs(2),
