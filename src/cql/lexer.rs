@@ -18,6 +18,26 @@ pub(crate) fn ends_bare_value(c: char) -> bool {
     c.is_whitespace() || matches!(c, '[' | ']' | '(' | ')' | '\'' | '"')
 }
 
+/// Returns the length of the bare value at the start of `rest` (CQL-VALUES): it ends at a
+/// character of [`ends_bare_value`], at `&&` or `||` (so that `a==x&&b==y` is two terms, as
+/// free whitespace between tokens implies; attribute values cannot contain `&` or `|` anyway,
+/// CI-ATTR-NAME-VALUE), and inside a list at `,`.
+pub(crate) fn bare_len(rest: &str, in_list: bool) -> usize {
+    rest.char_indices()
+        .find(|&(i, c)| {
+            ends_bare_value(c)
+                || (in_list && c == ',')
+                || ((c == '&' || c == '|') && rest[i + 1..].starts_with(c))
+        })
+        .map_or(rest.len(), |(i, _)| i)
+}
+
+/// Returns whether the printer must quote `value`: when it is empty or the lexer would not read
+/// all of it as one bare value, in a list or not.
+pub(crate) fn needs_quotes(value: &str) -> bool {
+    value.is_empty() || bare_len(value, true) != value.len()
+}
+
 /// Returns whether `c` ends a word (a subject, word operator or keyword): what ends a bare
 /// value, `,`, and the characters of symbol operators and connectives.
 fn ends_word(c: char) -> bool {
@@ -207,7 +227,8 @@ impl<'a> Lexer<'a> {
     }
 
     /// Consumes a value (CQL-VALUES): `'…'` or `"…"` with the quotes stripped, or a bare run
-    /// that ends at whitespace, a bracket, a parenthesis, a quote, or (in a list) `,`.
+    /// ([`bare_len`]): up to whitespace, a bracket, a parenthesis, a quote, `&&`, `||`, or (in a
+    /// list) `,`.
     /// An empty bare run is `ExpectedValue`.
     pub(crate) fn value(&mut self, in_list: bool) -> Result<(&'a str, Span), Failure> {
         let start = self.pos;
@@ -233,9 +254,7 @@ impl<'a> Lexer<'a> {
                 )),
             };
         }
-        let len = rest
-            .find(|c| ends_bare_value(c) || (in_list && c == ','))
-            .unwrap_or(rest.len());
+        let len = bare_len(rest, in_list);
         if len == 0 {
             return Err((ErrorKind::ExpectedValue, self.offending()));
         }
@@ -321,7 +340,10 @@ mod tests {
             ),
             ("a,b", false, "a,b", 3),
             ("a,b", true, "a", 1),
-            ("a&&b", false, "a&&b", 4),
+            ("a&&b", false, "a", 1),
+            ("a||b", false, "a", 1),
+            ("a&b|c", false, "a&b|c", 5),
+            ("t2.*|m5.*", false, "t2.*|m5.*", 9),
             ("'i-abcd1234', 'x'", true, "i-abcd1234", 12),
             ("\"a b\"c", false, "a b", 5),
             ("''", false, "", 2),

@@ -4,12 +4,12 @@
 //! the word. Parentheses appear only where the tree needs them: around an `or` inside an `and`,
 //! `or` or `not`, and around an `and` inside an `and` or `not`, so the printed depth never
 //! exceeds the parsed one. Values are quoted only when a bare value could not hold them
-//! (CQL-VALUES), with `'` unless the value contains `'`.
+//! (CQL-VALUES, `lexer::needs_quotes`), with `'` unless the value contains `'`.
 
 use std::fmt;
 
 use super::ast::{Expr, Operand, Term};
-use super::lexer::ends_bare_value;
+use super::lexer::needs_quotes;
 
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -75,7 +75,7 @@ impl fmt::Display for Term {
 
 /// Writes a value bare when the lexer would read it back whole, else quoted.
 fn value_fmt(f: &mut fmt::Formatter<'_>, value: &str) -> fmt::Result {
-    if !value.is_empty() && !value.contains(|c| ends_bare_value(c) || c == ',') {
+    if !needs_quotes(value) {
         f.write_str(value)
     } else if value.contains('\'') {
         write!(f, "\"{value}\"")
@@ -123,6 +123,10 @@ mod tests {
                 "attribute:a in ['x,y', '', 'a b', '(p)']",
             ),
             ("attribute:a == x,y", "attribute:a == 'x,y'"),
+            (
+                "attribute:a == 'x&&y' && attribute:b == p|q",
+                "attribute:a == 'x&&y' and attribute:b == p|q",
+            ),
             ("!!attribute:a exists", "not not attribute:a exists"),
             ("attribute:a greater_than_equal 5", "attribute:a >= 5"),
             (
