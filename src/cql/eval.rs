@@ -258,6 +258,18 @@ mod tests {
     }
 
     #[test]
+    fn eval_accepts_trait_objects_and_expressions_are_shareable() {
+        fn shareable<T: Send + Sync + Clone>() {}
+        shareable::<Expr>();
+        let instance = Instance {
+            running: 1,
+            ..Instance::default()
+        };
+        let subject: &dyn Subject = &instance;
+        assert!(parse("runningTasksCount == 1").unwrap().eval(subject));
+    }
+
+    #[test]
     fn attribute_ordering_numeric_else_lexicographic() {
         let instance = Instance {
             attributes: BTreeMap::from([("n", Some("10")), ("s", Some("b"))]),

@@ -51,6 +51,10 @@
 //!
 //! - `not` binds tightest, then `and`, then `or`; keywords and word operators ignore ASCII case
 //!   and print lower case. Subjects are case-sensitive.
+//! - Values are bare (up to whitespace, a bracket, a parenthesis, a quote, `&&`, `||`, and in a
+//!   list `,`) or quoted with `'` or `"`, without escapes. `Display` quotes what needs it, so
+//!   `parse(&expr.to_string()) == Ok(expr)`; only an expression written compactly near
+//!   [`MAX_CQL_LENGTH`] can print longer than the limit.
 //! - `==`, `!=`, `in`, `not_in` compare strings exactly, except on `runningTasksCount`
 //!   (numbers), `agentVersion` (versions, `1.14` = `1.14.0`) and `registeredAt` (times), which
 //!   compare in their type with every comparison operator.
