@@ -238,6 +238,8 @@ fn cql_hostile_inputs_fail_fast() {
         format!("attribute:a =~ '{}'", "(a*)*".repeat(60)),
         format!("attribute:a =~ '{}'", "a{100}".repeat(10)),
         format!("attribute:a in [{}", "x,".repeat(900)),
+        // The most compile work an expression can ask for: one Unicode class per regex term.
+        format!("{}attribute:a exists", "attribute:a=~\\w||".repeat(116)),
     ];
     for input in &hostile {
         let result = cql::parse(input);

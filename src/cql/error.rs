@@ -189,9 +189,9 @@ pub enum ErrorKind {
         message: String,
     },
     /// The compiled pattern would be larger than [`MAX_CQL_REGEX_SIZE`], e.g.
-    /// `attribute:a =~ \w{1000}`.
+    /// `attribute:a =~ \w{2}` (two Unicode classes).
     #[error(
-        "the regular expression is larger than the limit of {MAX_CQL_REGEX_SIZE} bytes when compiled"
+        "the regular expression is larger than the limit of {MAX_CQL_REGEX_SIZE} bytes when compiled (Unicode classes such as \\w are large: try [A-Za-z0-9_])"
     )]
     RegexTooBig,
     /// A value contains both `'` and `"`, so no quoting can write it; only

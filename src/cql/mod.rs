@@ -99,6 +99,10 @@ pub const MAX_CQL_LENGTH: usize = 2000;
 pub const MAX_CQL_DEPTH: usize = 64;
 
 /// The largest compiled size of one `=~` / `!~` regex, in bytes, given to the `regex` crate as
-/// both `size_limit` and `dfa_size_limit`. A Unicode `\w` takes about 50 KB, so the limit
-/// admits ordinary patterns while an expression's worth of regexes stays within tens of MB.
-pub const MAX_CQL_REGEX_SIZE: usize = 256 * 1024;
+/// both `size_limit` and `dfa_size_limit`.
+///
+/// A Unicode class such as `\w` or `\pL` compiles to about 50 KB, so a pattern may hold one;
+/// ASCII classes (`[A-Za-z0-9_]`, about 1 KB) are what attribute values need anyway
+/// (CI-ATTR-NAME-VALUE). The limit also bounds the work of parsing: a 2,000-byte expression made
+/// of regex terms with one Unicode class each compiles in about a tenth of a second.
+pub const MAX_CQL_REGEX_SIZE: usize = 64 * 1024;

@@ -81,18 +81,23 @@ pub(crate) fn compile(
 
 /// Compiles `^(?:pattern)$` with the CQL limits (CQL-OPERATORS: whole-value match).
 ///
-/// The bare pattern is compiled first: wrapping alone would accept `a)|(b`, whose `)` would
-/// close the wrapper's group and unanchor the match. It also makes error messages quote the
-/// user's pattern rather than the wrapped one.
+/// The bare pattern is checked first: wrapping alone would accept `a)|(b`, whose `)` would
+/// close the wrapper's group and unanchor the match. The check also makes syntax errors quote
+/// the user's pattern rather than the wrapped one. It is cheap: with a size limit of one byte
+/// the `regex` crate parses the pattern fully and gives up at the first compiled state, so a
+/// "too big" answer there means the syntax is fine.
 fn compile_regex(pattern: &str) -> Result<CompiledRegex, ErrorKind> {
-    build_regex(pattern)?;
-    build_regex(&format!("^(?:{pattern})$")).map(CompiledRegex)
+    match build_regex(pattern, 1) {
+        Ok(_) | Err(ErrorKind::RegexTooBig) => {}
+        Err(syntax) => return Err(syntax),
+    }
+    build_regex(&format!("^(?:{pattern})$"), MAX_CQL_REGEX_SIZE).map(CompiledRegex)
 }
 
-fn build_regex(pattern: &str) -> Result<regex::Regex, ErrorKind> {
+fn build_regex(pattern: &str, size_limit: usize) -> Result<regex::Regex, ErrorKind> {
     let nest_limit = u32::try_from(MAX_CQL_DEPTH).unwrap_or(u32::MAX);
     regex::RegexBuilder::new(pattern)
-        .size_limit(MAX_CQL_REGEX_SIZE)
+        .size_limit(size_limit)
         .dfa_size_limit(MAX_CQL_REGEX_SIZE)
         .nest_limit(nest_limit)
         .build()
@@ -399,6 +404,18 @@ mod tests {
         ));
         assert_eq!(
             compile_regex(r"\w{1000}").unwrap_err(),
+            ErrorKind::RegexTooBig
+        );
+    }
+
+    #[test]
+    fn regex_size_limit_admits_one_unicode_class() {
+        // MAX_CQL_REGEX_SIZE: one Unicode class fits, two do not; ASCII classes are cheap.
+        assert!(compile_regex(r"\w+").is_ok());
+        assert!(compile_regex(r"[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+").is_ok());
+        assert_eq!(compile_regex(r"\w{2}").unwrap_err(), ErrorKind::RegexTooBig);
+        assert_eq!(
+            compile_regex(r"\w+\.\w+").unwrap_err(),
             ErrorKind::RegexTooBig
         );
     }
