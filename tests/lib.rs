@@ -1,5 +1,6 @@
 //! The one integration-test binary (it links once): a module per surface.
 
+mod cql;
 mod model;
 mod support;
 mod validate;
