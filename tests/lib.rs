@@ -2,5 +2,6 @@
 
 mod cql;
 mod model;
+mod roundtrip;
 mod support;
 mod validate;
