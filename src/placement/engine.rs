@@ -29,12 +29,14 @@ use crate::state::{
     Protocol, Reservation,
 };
 
+use super::cql;
 use super::plan::{Failure, FailureReason, Outcome, Placement, Plan};
 use super::request::{
     BinpackField, Constraint, MAX_STRATEGY_RULES, PlacementRequest, RequestError, SpreadField,
     StrategyRule,
 };
 use super::rng::SplitMix64;
+use super::subject::BatchView;
 
 /// Strategy keys of one candidate, compared lexicographically over the rules before `random`.
 type Keys = [u64; MAX_STRATEGY_RULES];
@@ -53,6 +55,11 @@ pub struct Engine {
     batch_ports: Vec<(u32, Protocol, u16)>,
     bucket_counts: Vec<Vec<u32>>,
     survivors: Vec<(u32, Keys)>,
+    /// Per memberOf constraint, per instance: (generation stamp, result). A stamp equal to the
+    /// current `generation` is valid; placing a task on an instance zeroes its stamps, because
+    /// only that instance's `task:group` and `runningTasksCount` changed.
+    member_cache: Vec<Vec<(u32, bool)>>,
+    generation: u32,
 }
 
 /// A strategy rule resolved against the state for one plan.
@@ -74,6 +81,7 @@ struct Prepared<'r> {
     ports_tcp_conflict: bool,
     ports_udp_conflict: bool,
     distinct: bool,
+    member_of: Vec<&'r cql::Expr>,
 }
 
 impl Engine {
@@ -141,7 +149,16 @@ impl Engine {
                 .constraints
                 .iter()
                 .any(|c| matches!(c, Constraint::DistinctInstance)),
+            member_of: request
+                .constraints
+                .iter()
+                .filter_map(|c| match c {
+                    Constraint::MemberOf(expr) => Some(expr),
+                    Constraint::DistinctInstance => None,
+                })
+                .collect(),
         };
+        self.start_member_cache(prepared.member_of.len(), n_instances);
         let mut rng = SplitMix64::new(request.seed.unwrap_or_else(|| state.placement_rng()));
         let mut outcomes = Vec::with_capacity(request.count as usize);
         for _ in 0..request.count {
@@ -179,6 +196,25 @@ impl Engine {
             self.used_eni.resize(n_instances, 0);
             self.placed.resize(n_instances, 0);
             self.group_count.resize(n_instances, 0);
+        }
+    }
+
+    /// Starts a new cache generation; stamps from earlier plans become invalid.
+    fn start_member_cache(&mut self, n_constraints: usize, n_instances: usize) {
+        if self.member_cache.len() < n_constraints {
+            self.member_cache.resize_with(n_constraints, Vec::new);
+        }
+        for cache in &mut self.member_cache[..n_constraints] {
+            if cache.len() < n_instances {
+                cache.resize(n_instances, (0, false));
+            }
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            for cache in &mut self.member_cache {
+                cache.fill((0, false));
+            }
+            self.generation = 1;
         }
     }
 
@@ -289,7 +325,7 @@ impl Engine {
 
     /// Returns the first filter the candidate fails, in PL-FAIL-CLOSEST order, or `None`.
     fn first_rejection(
-        &self,
+        &mut self,
         state: &ClusterState,
         prepared: &Prepared<'_>,
         position: usize,
@@ -361,6 +397,26 @@ impl Engine {
             && instance.eni_used() + self.used_eni[position] >= capacity
         {
             return Some(FailureReason::ResourceEni);
+        }
+        // PL-MEMBEROF, cached per instance until a task of the batch lands on it.
+        let placed = self.placed[position];
+        for (slot, expr) in prepared.member_of.iter().enumerate() {
+            let cell = &mut self.member_cache[slot][position];
+            let satisfied = if cell.0 == self.generation {
+                cell.1
+            } else {
+                let view = BatchView {
+                    instance,
+                    group: &prepared.request.group,
+                    placed,
+                };
+                let satisfied = expr.eval(&view);
+                *cell = (self.generation, satisfied);
+                satisfied
+            };
+            if !satisfied {
+                return Some(FailureReason::MemberOf);
+            }
         }
         // PL-DISTINCT: no task of the group on the instance, earlier tasks of the batch included.
         if prepared.distinct && self.group_count[position] + self.placed[position] > 0 {
@@ -449,6 +505,9 @@ impl Engine {
             if let Rule::SpreadAttribute { column, slot } = *rule {
                 self.bucket_counts[slot][bucket(column, position)] += 1;
             }
+        }
+        for cache in &mut self.member_cache[..prepared.member_of.len()] {
+            cache[position].0 = 0;
         }
     }
 }

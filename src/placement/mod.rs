@@ -31,12 +31,16 @@
 //! - The same state, request and seed give the same plan.
 //! - A plan that fails to apply leaves the state unchanged.
 
+// TEMPORARY: replaced by `crate::cql` when the cql branch is merged.
+pub mod cql_shim;
+use cql_shim as cql;
 mod engine;
 pub mod explain;
 pub mod oracle;
 mod plan;
 mod request;
 pub mod rng;
+mod subject;
 
 pub use engine::Engine;
 pub use explain::{Explanation, Rejection, TaskExplanation, Verdict, explain};

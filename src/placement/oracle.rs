@@ -12,6 +12,7 @@ use crate::state::{
     ClusterState, GpuSet, InstanceIdx, InstanceStatus, MAX_RESERVED_PORTS, Reservation,
 };
 
+use super::cql::Subject;
 use super::explain::{Decision, PortProblem, Rejection, TaskExplanation, Verdict};
 use super::plan::{Failure, FailureReason, Outcome, Placement, Plan};
 use super::request::{
@@ -60,6 +61,9 @@ struct Node {
     eni_used: u32,
     /// One entry per task held, its group.
     task_groups: Vec<String>,
+    agent_version: Option<String>,
+    ec2_instance_id: Option<String>,
+    registered_at: i64,
 }
 
 fn nodes(state: &ClusterState) -> Vec<Node> {
@@ -80,6 +84,9 @@ fn nodes(state: &ClusterState) -> Vec<Node> {
                 eni_capacity: spec.eni_capacity,
                 eni_used: 0,
                 task_groups: Vec::new(),
+                agent_version: spec.agent_version.clone(),
+                ec2_instance_id: spec.ec2_instance_id.clone(),
+                registered_at: spec.registered_at,
             }
         })
         .collect();
@@ -259,6 +266,16 @@ fn judge(node: &Node, request: &PlacementRequest) -> Option<Rejection> {
             used: node.eni_used,
         });
     }
+    // PL-FAIL-CLOSEST puts memberOf before distinctInstance, whatever order they were given in.
+    for constraint in &request.constraints {
+        if let Constraint::MemberOf(expr) = constraint
+            && !expr.eval(node)
+        {
+            return Some(Rejection::MemberOf {
+                expression: expr.to_string(),
+            });
+        }
+    }
     for constraint in &request.constraints {
         if *constraint == Constraint::DistinctInstance && node.task_groups.contains(&request.group)
         {
@@ -268,6 +285,37 @@ fn judge(node: &Node, request: &PlacementRequest) -> Option<Rejection> {
         }
     }
     None
+}
+
+/// The oracle's own CQL subject: everything from its rebuilt node, batch tasks included.
+impl Subject for Node {
+    fn attribute(&self, name: &str) -> Option<Option<&str>> {
+        self.attributes.get(name).map(Option::as_deref)
+    }
+
+    fn agent_connected(&self) -> bool {
+        self.agent_connected
+    }
+
+    fn agent_version(&self) -> Option<&str> {
+        self.agent_version.as_deref()
+    }
+
+    fn ec2_instance_id(&self) -> Option<&str> {
+        self.ec2_instance_id.as_deref()
+    }
+
+    fn registered_at(&self) -> Option<i64> {
+        Some(self.registered_at)
+    }
+
+    fn running_tasks_count(&self) -> u64 {
+        self.task_groups.len() as u64
+    }
+
+    fn any_task_group(&self, pred: &mut dyn FnMut(&str) -> bool) -> bool {
+        self.task_groups.iter().any(|group| pred(group))
+    }
 }
 
 fn port_problem(in_use: &BTreeSet<u16>, ports: &[u16]) -> Option<PortProblem> {

@@ -1,6 +1,7 @@
 //! What to place: the demand of one task, how many, in which group, under which constraints and
 //! strategy rules, with which seed.
 
+use super::cql;
 use crate::state::{MAX_GPUS_PER_INSTANCE, MAX_GROUP_LEN, MAX_RESERVED_PORTS};
 
 /// The most strategy rules one request may carry (PL-STRATEGY-LIMIT).
@@ -194,6 +195,23 @@ pub fn default_runtask_strategy() -> Vec<StrategyRule> {
 pub enum Constraint {
     /// No two tasks of the group on one instance, counting tasks placed earlier in the batch.
     DistinctInstance,
+    /// The instance must satisfy the cluster-query-language expression, evaluated at placement
+    /// time, with tasks placed earlier in the batch counting for `task:group` and
+    /// `runningTasksCount` (CQL-TASK-GROUP).
+    MemberOf(cql::Expr),
+}
+
+impl Constraint {
+    /// Parses `expression` into a `memberOf` constraint.
+    ///
+    /// # Errors
+    ///
+    /// [`RequestError::InvalidExpression`] with the parser's message.
+    pub fn member_of(expression: &str) -> Result<Constraint, RequestError> {
+        cql::parse(expression)
+            .map(Constraint::MemberOf)
+            .map_err(|error| RequestError::InvalidExpression(error.to_string()))
+    }
 }
 
 /// A placement request: `count` tasks of one `demand`, in `group`, under `constraints`, ranked by
@@ -359,6 +377,9 @@ pub enum RequestError {
     /// or `random` (PL-STRATEGY-VALID).
     #[error("invalid placement strategy {0:?}")]
     InvalidStrategy(String),
+    /// A `memberOf` expression that does not parse (CQL-ERRORS).
+    #[error("invalid memberOf expression: {0}")]
+    InvalidExpression(String),
     /// A static port of 0: dynamic ports are not part of a demand.
     #[error("a static host port must be 1-65535; dynamic ports are not part of the demand")]
     PortZero,
