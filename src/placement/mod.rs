@@ -49,3 +49,6 @@ pub use request::{
     BinpackField, Constraint, Demand, MAX_CONSTRAINTS, MAX_STRATEGY_RULES, MAX_TASKS_PER_PLAN,
     PlacementRequest, RequestError, SpreadField, StrategyRule, default_runtask_strategy,
 };
+
+#[cfg(test)]
+mod tests;

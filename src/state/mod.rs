@@ -914,3 +914,346 @@ fn check_new_ports(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn linux(id: &str) -> InstanceSpec {
+        InstanceSpec::new(id, 2048, 4096)
+            .with_ports_tcp(vec![22, 2375, 2376, 51678, 51679])
+            .with_attribute("ecs.availability-zone", Some("us-east-1a"))
+            .with_attribute("ecs.os-type", Some("linux"))
+    }
+
+    fn web(cpu: u32, memory: u32, ports: Vec<u16>) -> Reservation {
+        Reservation {
+            cpu,
+            memory,
+            ports_tcp: ports,
+            ..Reservation::default()
+        }
+    }
+
+    #[test]
+    fn ci_register_starts_active_connected_with_remaining_equal_registered() {
+        let mut state = ClusterState::new();
+        let idx = state.register(linux("a")).unwrap();
+        assert_eq!(idx, InstanceIdx(0));
+        let instance = state.instance(idx).unwrap();
+        assert_eq!(instance.status(), InstanceStatus::Active);
+        assert!(instance.agent_connected());
+        assert_eq!(state.remaining_cpu(), &[2048]);
+        assert_eq!(state.remaining_memory(), &[4096]);
+        assert_eq!(
+            instance.ports_in_use(Protocol::Tcp),
+            &[22, 2375, 2376, 51678, 51679]
+        );
+        assert_eq!(state.candidates(), &[true]);
+    }
+
+    #[test]
+    fn ci_register_rejects_duplicates_and_bad_input() {
+        let mut state = ClusterState::new();
+        state.register(linux("a").with_arn("arn:a")).unwrap();
+        assert_eq!(
+            state.register(linux("a")),
+            Err(StateError::DuplicateInstanceId("a".into()))
+        );
+        assert_eq!(
+            state.register(linux("b").with_arn("arn:a")),
+            Err(StateError::DuplicateInstanceArn("arn:a".into()))
+        );
+        assert_eq!(
+            state.register(InstanceSpec::new("", 1, 1)),
+            Err(StateError::EmptyInstanceId)
+        );
+        assert!(matches!(
+            state.register(InstanceSpec::new("c", 1, 1).with_ports_tcp(vec![80, 80])),
+            Err(StateError::DuplicatePort { port: 80, .. })
+        ));
+        assert!(matches!(
+            state.register(InstanceSpec::new("c", 1, 1).with_ports_udp(vec![0])),
+            Err(StateError::PortZero {
+                protocol: Protocol::Udp
+            })
+        ));
+        assert!(matches!(
+            state.register(InstanceSpec::new("c", 1, 1).with_attribute("bad name", None)),
+            Err(StateError::InvalidAttributeName(_))
+        ));
+        assert!(matches!(
+            state.register(InstanceSpec::new("c", 1, 1).with_attribute("stack", Some(" prod"))),
+            Err(StateError::InvalidAttributeValue { .. })
+        ));
+        // Nothing was registered by the failed calls.
+        assert_eq!(state.len(), 1);
+    }
+
+    #[test]
+    fn res_ports_cap_at_registration_and_at_task_addition() {
+        let mut state = ClusterState::new();
+        let ports: Vec<u16> = (1..=101).collect();
+        assert!(matches!(
+            state.register(InstanceSpec::new("a", 1, 1).with_ports_tcp(ports)),
+            Err(StateError::TooManyReservedPorts {
+                requested: 101,
+                max: 100,
+                ..
+            })
+        ));
+        let idx = state
+            .register(InstanceSpec::new("a", 1024, 1024).with_ports_tcp((1..=99).collect()))
+            .unwrap();
+        // The 100th port fits, a 101st does not (RES-PORTS-CAP).
+        state.add_task(idx, "g", web(0, 0, vec![1000])).unwrap();
+        assert!(matches!(
+            state.add_task(idx, "g", web(0, 0, vec![1001])),
+            Err(StateError::TooManyReservedPorts { requested: 101, .. })
+        ));
+    }
+
+    #[test]
+    fn res_remaining_tracks_tasks_and_release() {
+        let mut state = ClusterState::new();
+        let idx = state.register(linux("a")).unwrap();
+        let t1 = state
+            .add_task(idx, "family:web", web(512, 1024, vec![80]))
+            .unwrap();
+        let t2 = state
+            .add_task(idx, "family:web", web(512, 1024, vec![443]))
+            .unwrap();
+        assert_eq!(state.remaining_cpu()[0], 1024);
+        assert_eq!(state.remaining_memory()[0], 2048);
+        assert_eq!(state.instance(idx).unwrap().groups()["family:web"], 2);
+        assert_eq!(
+            state.group_members("family:web").collect::<Vec<_>>(),
+            vec![(idx, 2)]
+        );
+        // RES-PORTS-BY-MODE: the same static port twice on one instance is refused.
+        assert!(matches!(
+            state.add_task(idx, "family:web", web(1, 1, vec![80])),
+            Err(StateError::PortInUse { port: 80, .. })
+        ));
+        // CPU and memory never overcommit.
+        assert!(matches!(
+            state.add_task(idx, "x", web(1025, 1, vec![])),
+            Err(StateError::InsufficientCpu {
+                requested: 1025,
+                remaining: 1024,
+                ..
+            })
+        ));
+        assert!(matches!(
+            state.add_task(idx, "x", web(1, 2049, vec![])),
+            Err(StateError::InsufficientMemory {
+                requested: 2049,
+                remaining: 2048,
+                ..
+            })
+        ));
+        // RES-RELEASE gives everything back.
+        state.release_task(t1).unwrap();
+        assert_eq!(state.remaining_cpu()[0], 1536);
+        assert!(
+            !state
+                .instance(idx)
+                .unwrap()
+                .ports_in_use(Protocol::Tcp)
+                .contains(&80)
+        );
+        state
+            .add_task(idx, "family:web", web(1, 1, vec![80]))
+            .unwrap();
+        assert_eq!(
+            state.release_task(t1),
+            Err(StateError::TaskAlreadyReleased(t1))
+        );
+        assert_eq!(
+            state.release_task(TaskId(99)),
+            Err(StateError::UnknownTask(TaskId(99)))
+        );
+        state.release_task(t2).unwrap();
+    }
+
+    #[test]
+    fn res_gpu_and_eni_are_exclusive() {
+        let mut state = ClusterState::new();
+        let idx = state
+            .register(
+                InstanceSpec::new("g", 4096, 4096)
+                    .with_gpu_ids(vec!["gpu-0".into(), "gpu-1".into()])
+                    .with_eni_capacity(Some(1)),
+            )
+            .unwrap();
+        let gpus = Reservation {
+            gpus: GpuSet(0b01),
+            eni: true,
+            ..Reservation::default()
+        };
+        state.add_task(idx, "g", gpus.clone()).unwrap();
+        assert!(matches!(
+            state.add_task(
+                idx,
+                "g",
+                Reservation {
+                    eni: false,
+                    ..gpus.clone()
+                }
+            ),
+            Err(StateError::GpuUnavailable { .. })
+        ));
+        assert!(matches!(
+            state.add_task(
+                idx,
+                "g",
+                Reservation {
+                    gpus: GpuSet(0b10),
+                    ..gpus.clone()
+                }
+            ),
+            Err(StateError::EniExhausted { capacity: 1, .. })
+        ));
+        assert!(matches!(
+            state.add_task(
+                idx,
+                "g",
+                Reservation {
+                    gpus: GpuSet(0b100),
+                    eni: false,
+                    ..gpus
+                }
+            ),
+            Err(StateError::GpuUnavailable { .. })
+        ));
+        let instance = state.instance(idx).unwrap();
+        assert_eq!(
+            instance.gpu_ids(instance.gpus_free()).collect::<Vec<_>>(),
+            vec!["gpu-1"]
+        );
+    }
+
+    #[test]
+    fn ci_status_agent_and_deregister() {
+        let mut state = ClusterState::new();
+        let idx = state.register(linux("a")).unwrap();
+        state.set_status(idx, InstanceStatus::Draining).unwrap();
+        assert_eq!(state.candidates(), &[false]);
+        state.set_status(idx, InstanceStatus::Active).unwrap();
+        state.set_agent_connected(idx, false).unwrap();
+        assert_eq!(state.candidates(), &[false]);
+        state.set_agent_connected(idx, true).unwrap();
+        assert_eq!(
+            state.set_status(idx, InstanceStatus::Inactive),
+            Err(StateError::StatusNotSettable(InstanceStatus::Inactive))
+        );
+        let task = state.add_task(idx, "g", web(1, 1, vec![])).unwrap();
+        assert!(matches!(
+            state.deregister(idx, false),
+            Err(StateError::TasksStillRunning { tasks: 1, .. })
+        ));
+        // CI-DEREGISTER: force orphans the tasks; they no longer count anywhere.
+        assert_eq!(state.deregister(idx, true), Ok(vec![task]));
+        assert_eq!(
+            state.instance(idx).unwrap().status(),
+            InstanceStatus::Inactive
+        );
+        assert_eq!(state.remaining_cpu()[0], 2048);
+        assert_eq!(state.group_members("g").count(), 0);
+        assert_eq!(
+            state.release_task(task),
+            Err(StateError::TaskAlreadyReleased(task))
+        );
+        assert_eq!(
+            state.deregister(idx, true),
+            Err(StateError::InstanceInactive(idx))
+        );
+        assert_eq!(
+            state.add_task(idx, "g", web(1, 1, vec![])),
+            Err(StateError::InstanceInactive(idx))
+        );
+    }
+
+    #[test]
+    fn ci_attr_put_and_delete_update_the_spread_column() {
+        let mut state = ClusterState::new();
+        let a = state.register(linux("a")).unwrap();
+        let b = state.register(InstanceSpec::new("b", 1, 1)).unwrap();
+        let column = state.attribute_column("ecs.availability-zone").unwrap();
+        assert_ne!(column.value_id(a), AttributeColumn::MISSING);
+        assert_eq!(column.value_id(b), AttributeColumn::MISSING);
+        state
+            .put_attribute(b, "ecs.availability-zone", Some("us-east-1a"))
+            .unwrap();
+        let column = state.attribute_column("ecs.availability-zone").unwrap();
+        assert_eq!(column.value_id(a), column.value_id(b));
+        assert_eq!(state.delete_attribute(b, "ecs.availability-zone"), Ok(true));
+        assert_eq!(
+            state.delete_attribute(b, "ecs.availability-zone"),
+            Ok(false)
+        );
+        let column = state.attribute_column("ecs.availability-zone").unwrap();
+        assert_eq!(column.value_id(b), AttributeColumn::MISSING);
+        assert_eq!(
+            state
+                .instance(b)
+                .unwrap()
+                .attribute("ecs.availability-zone"),
+            None
+        );
+    }
+
+    #[test]
+    fn state_serialise_restore_is_equal_and_byte_identical() {
+        let mut state = ClusterState::new();
+        let a = state
+            .register(linux("a").with_arn("arn:a").with_agent_version("1.80.0"))
+            .unwrap();
+        let b = state
+            .register(linux("b").with_gpu_ids(vec!["g0".into()]))
+            .unwrap();
+        state
+            .add_task(a, "family:web", web(256, 512, vec![80]))
+            .unwrap();
+        let t = state.add_task(
+            b,
+            "service:api",
+            Reservation {
+                gpus: GpuSet(1),
+                ..web(1, 1, vec![])
+            },
+        );
+        state.release_task(t.unwrap()).unwrap();
+        state
+            .add_task(b, "service:api", web(1, 1, vec![8080]))
+            .unwrap();
+        state.set_status(b, InstanceStatus::Draining).unwrap();
+        let c = state.register(linux("c")).unwrap();
+        state.deregister(c, false).unwrap();
+        let json = serde_json::to_string(&state).unwrap();
+        let restored: ClusterState = serde_json::from_str(&json).unwrap();
+        assert_eq!(restored, state);
+        assert_eq!(serde_json::to_string(&restored).unwrap(), json);
+        assert_eq!(restored.remaining_cpu(), state.remaining_cpu());
+        assert_eq!(restored.candidates(), state.candidates());
+        // A restored state keeps issuing fresh task ids.
+        assert_eq!(restored.next_task_id(), state.next_task_id());
+    }
+
+    #[test]
+    fn state_restore_rejects_inconsistent_snapshots() {
+        let mut state = ClusterState::new();
+        let a = state.register(linux("a")).unwrap();
+        state.add_task(a, "g", web(2048, 1, vec![])).unwrap();
+        let mut snapshot = state.to_snapshot();
+        let task = snapshot.instances[0].tasks[0].clone();
+        snapshot.instances[0].tasks.push(task);
+        assert!(ClusterState::from_snapshot(snapshot).is_err());
+        let mut snapshot = state.to_snapshot();
+        snapshot.next_task_id = 0;
+        assert!(matches!(
+            ClusterState::from_snapshot(snapshot),
+            Err(StateError::InconsistentSnapshot(_))
+        ));
+    }
+}
