@@ -1,1 +1,3 @@
 //! The one integration-test binary: modules per surface.
+
+mod placement;
