@@ -21,5 +21,7 @@ pub mod json;
 pub mod model;
 pub mod placement;
 pub mod registry;
+pub mod schema;
 pub mod state;
+
 pub mod validate;

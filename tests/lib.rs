@@ -1,3 +1,7 @@
-//! The one integration-test binary: modules per surface.
+//! The one integration-test binary (it links once): a module per surface.
 
+mod cql;
+mod model;
 mod placement;
+mod support;
+mod validate;

@@ -31,9 +31,7 @@
 //! - The same state, request and seed give the same plan.
 //! - A plan that fails to apply leaves the state unchanged.
 
-// TEMPORARY: replaced by `crate::cql` when the cql branch is merged.
-pub mod cql_shim;
-use cql_shim as cql;
+use crate::cql;
 mod engine;
 pub mod explain;
 pub mod oracle;
