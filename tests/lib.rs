@@ -2,6 +2,7 @@
 
 mod cql;
 mod model;
+mod placement;
 mod roundtrip;
 mod support;
 mod validate;
