@@ -16,6 +16,7 @@
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 #![warn(missing_debug_implementations)]
 
+pub mod control;
 pub mod cql;
 pub mod json;
 pub mod model;

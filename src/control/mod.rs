@@ -1,0 +1,174 @@
+//! The in-memory ECS control plane: clusters, task definitions, container instances and tasks,
+//! driven by a logical clock.
+//!
+//! [`Ecs`] owns everything: the clock (epoch seconds, moved only by [`Ecs::advance`]), a seeded
+//! id generator (task and container-instance ids are 32 hex characters, ARNs in ECS's long
+//! format with the cluster name inside), the task-definition [`Registry`], and per cluster the
+//! placement [`ClusterState`](crate::state::ClusterState) plus the ECS records that describe it.
+//!
+//! Operations take AWS-shaped requests (`model::*Request`) and return AWS-shaped responses or an
+//! [`Error`]; the `api` layer turns errors into ECS exception names. Every operation checks
+//! everything before it changes anything, so a call that fails leaves the state as it was.
+
+mod agent;
+mod clusters;
+mod definitions;
+mod error;
+mod ids;
+mod instances;
+mod tags;
+mod tasks;
+
+use std::collections::BTreeMap;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+pub use agent::default_capability_attributes;
+pub use clusters::Cluster;
+pub use error::Error;
+pub use ids::IdGenerator;
+pub use instances::InstanceRecord;
+pub use tasks::TaskRecord;
+
+use crate::model::Timestamp;
+use crate::registry::Registry;
+
+/// How an [`Ecs`] starts: which account and Region it plays, its seed and start time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EcsConfig {
+    /// The AWS Region in every ARN (default `us-east-1`).
+    pub region: String,
+    /// The account id in every ARN (default `123456789012`).
+    pub account: String,
+    /// Seeds the id generator and placement's `random` draws (default 0).
+    pub seed: u64,
+    /// The clock's start, in epoch seconds (default 1704067200 = 2024-01-01T00:00:00Z).
+    pub start_time: i64,
+}
+
+impl Default for EcsConfig {
+    fn default() -> Self {
+        EcsConfig {
+            region: "us-east-1".to_string(),
+            account: "123456789012".to_string(),
+            seed: 0,
+            start_time: 1_704_067_200,
+        }
+    }
+}
+
+/// Who is calling: recorded where ECS records it (`registeredBy`, ...), and where the
+/// authorization layer will sit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    /// The calling principal's ARN.
+    pub principal_arn: String,
+}
+
+impl Caller {
+    /// The account's root user.
+    pub fn root(account: &str) -> Self {
+        Caller {
+            principal_arn: format!("arn:aws:iam::{account}:root"),
+        }
+    }
+}
+
+/// The whole in-memory ECS of one account in one Region.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Ecs {
+    config: EcsConfig,
+    now: i64,
+    ids: IdGenerator,
+    registry: Registry,
+    clusters: IndexMap<String, Cluster>,
+    /// Subnet id → Availability Zone, declared by the harness (`Sim.CreateSubnet`).
+    subnets: BTreeMap<String, String>,
+    /// Tags of task definitions, by ARN (other resources keep their own).
+    task_definition_tags: BTreeMap<String, Vec<crate::model::Tag>>,
+}
+
+impl Ecs {
+    /// An empty ECS.
+    pub fn new(config: EcsConfig) -> Self {
+        Ecs {
+            now: config.start_time,
+            ids: IdGenerator::new(config.seed),
+            registry: Registry::new(&config.region, &config.account),
+            clusters: IndexMap::new(),
+            subnets: BTreeMap::new(),
+            task_definition_tags: BTreeMap::new(),
+            config,
+        }
+    }
+
+    /// The configuration it started from.
+    pub fn config(&self) -> &EcsConfig {
+        &self.config
+    }
+
+    /// The logical clock, in epoch seconds.
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// The clock as an AWS timestamp.
+    pub fn timestamp(&self) -> Timestamp {
+        Timestamp::from_secs(self.now)
+    }
+
+    /// The task-definition store.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The clusters in creation order (INACTIVE ones included).
+    pub fn clusters(&self) -> impl Iterator<Item = &Cluster> {
+        self.clusters.values()
+    }
+
+    /// Back to an empty state with the same configuration.
+    pub fn reset(&mut self) {
+        *self = Ecs::new(self.config.clone());
+    }
+
+    /// Declares the Availability Zone of a subnet (`Sim.CreateSubnet`).
+    pub fn create_subnet(&mut self, subnet_id: &str, availability_zone: &str) -> Result<(), Error> {
+        if subnet_id.is_empty() || availability_zone.is_empty() {
+            return Err(Error::InvalidParameter(
+                "subnetId and availabilityZone must not be empty.".to_string(),
+            ));
+        }
+        self.subnets
+            .insert(subnet_id.to_string(), availability_zone.to_string());
+        Ok(())
+    }
+
+    /// The Availability Zone of a subnet: the declared one, else `<region>a` (the documented
+    /// default for subnets the harness never declared).
+    pub fn subnet_zone(&self, subnet_id: &str) -> String {
+        self.subnets
+            .get(subnet_id)
+            .cloned()
+            .unwrap_or_else(|| format!("{}a", self.config.region))
+    }
+
+    fn arn(&self, resource: &str) -> String {
+        format!(
+            "arn:aws:ecs:{}:{}:{resource}",
+            self.config.region, self.config.account
+        )
+    }
+
+    /// The whole state as JSON in a stable order (`Sim.Snapshot`).
+    pub fn snapshot(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Restores a state written by [`Ecs::snapshot`].
+    pub fn restore(snapshot: &serde_json::Value) -> Result<Ecs, Error> {
+        serde_json::from_value(snapshot.clone())
+            .map_err(|err| Error::InvalidParameter(format!("not a stowplan snapshot: {err}")))
+    }
+}
