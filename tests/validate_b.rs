@@ -149,6 +149,70 @@ fn check(file: &Path) -> Vec<String> {
     failures
 }
 
+/// Every member of `value`, as (pointer tokens), depth first.
+fn member_paths(value: &Value, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    let children: Vec<(String, &Value)> = match value {
+        Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v)).collect(),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i.to_string(), v))
+            .collect(),
+        _ => return,
+    };
+    for (key, child) in children {
+        prefix.push(key);
+        out.push(prefix.clone());
+        member_paths(child, prefix, out);
+        prefix.pop();
+    }
+}
+
+/// No input makes the validator panic: every member of every case input, replaced in turn by
+/// values of each JSON type (and by extreme numbers and long strings), still validates.
+#[test]
+fn rules_b_never_panic_on_mutated_inputs() {
+    let replacements = [
+        Value::Null,
+        Value::Bool(true),
+        serde_json::json!(-1),
+        serde_json::json!(i64::MAX),
+        serde_json::json!(1.5),
+        serde_json::json!(""),
+        serde_json::json!(":::/"),
+        Value::String("é".repeat(3000)),
+        serde_json::json!([]),
+        serde_json::json!([null, {}]),
+        serde_json::json!({}),
+    ];
+    let mut n_validated = 0;
+    for file in support::json_files(&data_dir()) {
+        let suite: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        for case in suite["cases"].as_array().unwrap() {
+            let input = &case["input"];
+            let mut paths = Vec::new();
+            member_paths(input, &mut Vec::new(), &mut paths);
+            for path in paths {
+                for replacement in &replacements {
+                    let mut mutated = input.clone();
+                    let mut target = &mut mutated;
+                    for token in &path {
+                        target = match target {
+                            Value::Object(map) => map.get_mut(token).unwrap(),
+                            Value::Array(items) => &mut items[token.parse::<usize>().unwrap()],
+                            _ => unreachable!(),
+                        };
+                    }
+                    *target = replacement.clone();
+                    let _ = validate_json(&mutated);
+                    n_validated += 1;
+                }
+            }
+        }
+    }
+    assert!(n_validated > 1000, "only {n_validated} mutated inputs");
+}
+
 fn data_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/taskdefs/b")
 }

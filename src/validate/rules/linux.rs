@@ -582,3 +582,18 @@ fn windows_task(context: &mut Context<'_>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_parts() {
+        for valid in ["root", "1000", "0", "www-data", "svc.app", "nginx$"] {
+            assert!(user_part(valid), "{valid}");
+        }
+        for invalid in ["", "-1", "a b", "a/b"] {
+            assert!(!user_part(invalid), "{invalid}");
+        }
+    }
+}

@@ -441,3 +441,40 @@ fn firelens(context: &mut Context<'_>, c: &str, container: &ContainerDefinition)
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_references() {
+        assert!(secret_reference(
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
+        ));
+        assert!(secret_reference(
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:db:password::"
+        ));
+        assert!(secret_reference(
+            "arn:aws-cn:ssm:cn-north-1:123456789012:parameter/db"
+        ));
+        assert!(secret_reference("db-password"));
+        assert!(!secret_reference("arn:aws:s3:::bucket/key"));
+        assert!(!secret_reference("arn:aws:ssm"));
+    }
+
+    #[test]
+    fn private_ecr_registries() {
+        assert!(private_ecr(
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1"
+        ));
+        assert!(private_ecr(
+            "123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com/web"
+        ));
+        assert!(private_ecr(
+            "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/web@sha256:00"
+        ));
+        assert!(!private_ecr("public.ecr.aws/nginx/nginx:1"));
+        assert!(!private_ecr("nginx"));
+        assert!(!private_ecr("ghcr.io/dkr.ecr/amazonaws.com"));
+    }
+}

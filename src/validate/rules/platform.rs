@@ -510,3 +510,25 @@ fn managed_instances_and_external(context: &mut Context<'_>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_forms() {
+        assert!(role_arn(
+            "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
+        ));
+        assert!(role_arn(
+            "arn:aws-us-gov:iam::123456789012:role/service-role/x"
+        ));
+        assert!(!role_arn("arn:aws:iam::123456789012:user/bob"));
+        assert!(!role_arn("arn:aws:iam::123456789012:role/"));
+        assert!(!role_arn("arn:aws:sts::123456789012:role/x"));
+        assert!(role_name("ecsTaskExecutionRole"));
+        assert!(role_name("path/to/role+name=a,b.c@d-e"));
+        assert!(!role_name(""));
+        assert!(!role_name("{{role}}"));
+    }
+}

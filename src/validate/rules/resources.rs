@@ -352,3 +352,18 @@ fn version_consistency(context: &mut Context<'_>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gpu_counts() {
+        for valid in ["1", "8", "ALL"] {
+            assert!(gpu_count(valid), "{valid}");
+        }
+        for invalid in ["0", "-1", "1.5", "all", "", " 1"] {
+            assert!(!gpu_count(invalid), "{invalid}");
+        }
+    }
+}
