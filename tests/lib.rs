@@ -6,3 +6,4 @@ mod placement;
 mod roundtrip;
 mod support;
 mod validate;
+mod validate_b;
