@@ -25,3 +25,8 @@ pub mod schema;
 pub mod state;
 
 pub mod validate;
+
+// README.md's code compiles and runs as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -3,5 +3,6 @@
 mod cql;
 mod model;
 mod placement;
+mod roundtrip;
 mod support;
 mod validate;
