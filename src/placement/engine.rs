@@ -253,8 +253,8 @@ impl Engine {
         for (position, &is_candidate) in candidates.iter().enumerate() {
             // Positions fit u32: the state holds fewer than u32::MAX instances.
             let position32 = position as u32;
-            let rejection = if is_candidate {
-                self.first_rejection(state, prepared, position)
+            let mut rejection = if is_candidate {
+                self.resource_rejection(state, prepared, position)
             } else if instance_status(state, position) == InstanceStatus::Active {
                 // ACTIVE but not a candidate: the agent is disconnected (CI-AGENT-CONNECTED).
                 Some(FailureReason::Agent)
@@ -262,6 +262,22 @@ impl Engine {
                 // DRAINING, INACTIVE, ...: not considered at all (PL-CANDIDATES).
                 continue;
             };
+            let mut keys = [0; MAX_STRATEGY_RULES];
+            if rejection.is_none() {
+                keys = self.keys(state, rules, position);
+                // An instance whose keys cannot beat the best fully-fitting one so far cannot
+                // win, and the task will be placed, so its failure stage is never reported:
+                // skip the constraints, the costly part (memberOf evaluates an expression).
+                // With `random` every survivor counts, so nothing is skipped.
+                if !has_random
+                    && best.is_some_and(|(best_keys, _)| {
+                        keys[..rules.len()] >= best_keys[..rules.len()]
+                    })
+                {
+                    continue;
+                }
+                rejection = self.constraint_rejection(state, prepared, position);
+            }
             if let Some(reason) = rejection {
                 // PL-FAIL-CLOSEST: the furthest stage wins; ties keep the earliest instance.
                 if furthest.is_none_or(|(stage, _)| reason > stage) {
@@ -269,7 +285,6 @@ impl Engine {
                 }
                 continue;
             }
-            let keys = self.keys(state, rules, position);
             if has_random {
                 self.survivors.push((position32, keys));
             }
@@ -323,8 +338,9 @@ impl Engine {
         })
     }
 
-    /// Returns the first filter the candidate fails, in PL-FAIL-CLOSEST order, or `None`.
-    fn first_rejection(
+    /// Returns the first resource-stage filter (`ATTRIBUTE` to `RESOURCE:ENI`) the candidate
+    /// fails, in PL-FAIL-CLOSEST order, or `None`.
+    fn resource_rejection(
         &mut self,
         state: &ClusterState,
         prepared: &Prepared<'_>,
@@ -398,7 +414,21 @@ impl Engine {
         {
             return Some(FailureReason::ResourceEni);
         }
+        None
+    }
+
+    /// Returns the first constraint (memberOf, then distinctInstance, PL-FAIL-CLOSEST) the
+    /// candidate fails, or `None`.
+    fn constraint_rejection(
+        &mut self,
+        state: &ClusterState,
+        prepared: &Prepared<'_>,
+        position: usize,
+    ) -> Option<FailureReason> {
         // PL-MEMBEROF, cached per instance until a task of the batch lands on it.
+        let Ok(instance) = state.instance(InstanceIdx(position as u32)) else {
+            return Some(FailureReason::Agent);
+        };
         let placed = self.placed[position];
         for (slot, expr) in prepared.member_of.iter().enumerate() {
             let cell = &mut self.member_cache[slot][position];

@@ -1,7 +1,7 @@
 //! Why each instance was or was not chosen, per task: the first filter that rejected it
 //! (PL-FAIL-CLOSEST order) with the numbers, or the strategy keys that ranked it (PL-ORDER).
 //!
-//! Explanations come from the [`oracle`](super::oracle), which is slow but keeps every verdict;
+//! Explanations come from the [`oracle`], which is slow but keeps every verdict;
 //! the engine's plan is the same by test, so the explanation describes the engine's choice too.
 
 use crate::state::{ClusterState, InstanceIdx, InstanceStatus};

@@ -19,7 +19,7 @@
 //!
 //! [`plan`] (or [`Engine::plan`]) only reads the state; [`Plan::apply`] commits. [`oracle`] is a
 //! slow, obviously correct second implementation that the engine is tested against, and
-//! [`explain`] reports, per instance, why it was rejected or how it ranked.
+//! [`explain()`] reports, per instance, why it was rejected or how it ranked.
 //!
 //! # Invariants (checked by property tests)
 //!

@@ -116,7 +116,7 @@ pub enum SpreadField {
     /// `host`: the same as `instanceId`.
     Host,
     /// `attribute:<name>`: instances are bucketed by the attribute's value; instances without it
-    /// share one "missing" bucket [inferred].
+    /// share one "missing" bucket (inferred).
     Attribute(String),
 }
 
@@ -181,7 +181,7 @@ impl std::str::FromStr for StrategyRule {
 
 /// Returns RunTask's default strategy (PL-DEFAULT-RUNTASK): spread over
 /// `attribute:ecs.availability-zone`, then over `instanceId` — the console's "AZ balanced spread"
-/// [inferred; ECS documents no API default].
+/// (inferred; ECS documents no API default).
 #[must_use]
 pub fn default_runtask_strategy() -> Vec<StrategyRule> {
     vec![

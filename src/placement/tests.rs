@@ -191,7 +191,7 @@ fn res_ports_by_mode_a_task_repeating_a_port_never_fits() {
 
 #[test]
 fn res_ports_cap_counts_reserved_ports_and_reports_resource_ports() {
-    // 95 reserved + 5 requested = 100 fits; 95 + 6 does not (RES-PORTS-CAP, [inferred] reason).
+    // 95 reserved + 5 requested = 100 fits; 95 + 6 does not (RES-PORTS-CAP, (inferred) reason).
     let state = cluster(vec![
         InstanceSpec::new("a", 4096, 4096).with_ports_tcp((1..=95).collect()),
     ]);

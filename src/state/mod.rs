@@ -541,7 +541,7 @@ impl ClusterState {
     }
 
     /// Deletes an attribute from an instance (CI-ATTR-DELETE); returns whether it was present.
-    /// Deleting an absent attribute is not an error [inferred]. Refusing built-in `ecs.*` names
+    /// Deleting an absent attribute is not an error (inferred). Refusing built-in `ecs.*` names
     /// is the API layer's decision.
     ///
     /// # Errors

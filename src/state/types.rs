@@ -14,7 +14,7 @@ pub const MAX_GPUS_PER_INSTANCE: usize = 64;
 /// registration-time reserved ports included (RES-PORTS-CAP, CI-RESERVED-PORTS).
 ///
 /// ECS says "100 reserved ports" without naming a protocol; stowplan applies the cap to the
-/// `PORTS` and `PORTS_UDP` pools separately, because they are separate resources [inferred].
+/// `PORTS` and `PORTS_UDP` pools separately, because they are separate resources (inferred).
 pub const MAX_RESERVED_PORTS: usize = 100;
 
 /// The longest task group name (PL-GROUP-RULES).
