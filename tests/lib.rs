@@ -3,3 +3,4 @@
 mod model;
 mod support;
 mod validate;
+mod validate_a;

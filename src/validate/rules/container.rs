@@ -184,8 +184,8 @@ fn check_container_memory(context: &mut Context<'_>, idx: &str, container: &Cont
     let task_memory = context.request().memory.as_ref();
 
     // TD-CD-MEMORY-EC2: observed for every definition without task memory, whatever its
-    // compatibilities (getmoto/moto#7280). Zero counts as not set.
-    let has_limit = memory.is_some_and(|m| m != 0) || reservation.is_some_and(|m| m != 0);
+    // compatibilities (getmoto/moto#7280). Zero (or less) counts as not set.
+    let has_limit = memory.is_some_and(|m| m > 0) || reservation.is_some_and(|m| m > 0);
     // A member of the wrong JSON type is TD-SHAPE already; do not call it missing too.
     let shape_broken = (memory.is_none()
         && written(context, &["containerDefinitions", idx, "memory"]))

@@ -10,6 +10,9 @@ use crate::validate::Context;
 /// TD-TIMEOUTS: the start/stop timeouts Fargate accepts, in seconds.
 const FARGATE_TIMEOUTS: std::ops::RangeInclusive<i32> = 2..=120;
 
+/// TD-DEP-NO-SELF-OR-CYCLE: how many container names a cycle's message lists.
+const MAX_CYCLE_NAMES: usize = 10;
+
 /// TD-HC-RANGES: each health-check member, its bounds, and the unit for messages.
 const HEALTH_CHECK_BOUNDS: [(&str, i32, i32); 4] = [
     ("interval", 5, 300),
@@ -210,10 +213,15 @@ fn check_cycles(context: &mut Context<'_>, index_by_name: &BTreeMap<&str, usize>
                     }
                     Mark::OnStack if target != node => {
                         let cycle_start = stack.iter().position(|&(n, _)| n == target).unwrap_or(0);
-                        let names: Vec<String> = stack[cycle_start..]
+                        let cycle = &stack[cycle_start..];
+                        let mut names: Vec<String> = cycle
                             .iter()
+                            .take(MAX_CYCLE_NAMES)
                             .map(|&(n, _)| display_name(&n.to_string(), containers[n]))
                             .collect();
+                        if cycle.len() > MAX_CYCLE_NAMES {
+                            names.push(format!("… ({} containers in all)", cycle.len()));
+                        }
                         context.warning(
                             "TD-DEP-NO-SELF-OR-CYCLE",
                             &[
