@@ -204,10 +204,13 @@ fn check_image_tag(context: &mut Context<'_>, idx: &str, container: &ContainerDe
     );
 }
 
-/// TD-LINT-WINDOWS-TASKSIZE (TD-WINDOWS-TASK-SIZE-IGNORED): on EC2 Windows, task-level cpu and
+/// TD-LINT-WINDOWS-TASKSIZE (TD-WINDOWS-TASK-SIZE-IGNORED): on EC2 (and EXTERNAL) Windows, task-level cpu and
 /// memory are ignored, so a definition that sizes only the task leaves its containers unsized.
 fn check_windows_task_size(context: &mut Context<'_>) {
-    if !context.windows() || context.fargate() {
+    // Only for the launch types that ignore the task size; Fargate honours it.
+    let ec2_like =
+        context.requires(Compatibility::Ec2) || context.requires(Compatibility::External);
+    if !context.windows() || !ec2_like {
         return;
     }
     let request = context.request();

@@ -485,7 +485,7 @@ fn check_network_mode(context: &mut Context<'_>) {
         );
     }
     if context.windows()
-        && !context.fargate()
+        && context.requires(Compatibility::Ec2)
         && matches!(
             mode,
             Some(NetworkMode::Bridge | NetworkMode::Host | NetworkMode::None)
