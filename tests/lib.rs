@@ -6,4 +6,5 @@ mod placement;
 mod roundtrip;
 mod support;
 mod validate;
+mod validate_a;
 mod validate_b;
