@@ -96,7 +96,9 @@ proptest! {
     #[test]
     fn container_round_trips(value in document()) {
         if let (Some(parsed), _) = ContainerDefinition::read(&value) {
-            prop_assert_eq!(serde_json::to_value(&parsed).unwrap(), value);
+            // Integer members written as strings come back as numbers; nothing else changes.
+            let written = serde_json::to_value(&parsed).unwrap();
+            prop_assert!(crate::support::equal_up_to_number_canonicalisation(&value, &written), "{value} vs {written}");
         }
     }
 

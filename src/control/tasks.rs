@@ -431,7 +431,7 @@ impl Ecs {
         )?;
         super::tags::check_tags(request.tags.as_deref().unwrap_or_default())?;
         let fargate = matches!(launch.launch_type, LaunchType::Fargate);
-        let mut outcomes: Vec<Result<InstanceIdx, model::Failure>> = Vec::new();
+        let mut outcomes: Vec<Result<InstanceIdx, Box<model::Failure>>> = Vec::new();
         let mut planned = None;
         if fargate {
             outcomes = (0..count).map(|_| Ok(InstanceIdx(u32::MAX))).collect();
@@ -470,11 +470,11 @@ impl Ecs {
                             .and_then(|idx| cluster.instances.values().find(|r| r.idx == idx))
                             .map(|r| r.arn.clone())
                             .unwrap_or_else(|| cluster.arn.clone());
-                        outcomes.push(Err(model::Failure {
+                        outcomes.push(Err(Box::new(model::Failure {
                             arn: Some(arn),
                             reason: Some(failure.reason.as_str().to_string()),
                             ..Default::default()
-                        }));
+                        })));
                     }
                     _ => {}
                 }
@@ -518,7 +518,7 @@ impl Ecs {
                         .tasks
                         .insert(record.task.task_arn.clone().unwrap_or_default(), record);
                 }
-                Err(failure) => failures.push(failure),
+                Err(failure) => failures.push(*failure),
             }
         }
         Ok(model::RunTaskResponse {

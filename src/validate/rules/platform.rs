@@ -471,18 +471,12 @@ fn managed_instances_and_external(context: &mut Context<'_>) {
             format!("Managed Instances support networkMode 'awsvpc' or 'host', not '{mode}'."),
         );
     }
+    // External + awsvpc is TD-NETMODE-PLATFORM's (rules/task.rs); it is not repeated here.
     if !context.requires(Compatibility::External) {
         return;
     }
     // The agent on an external instance never advertises these capabilities, so a task that
     // needs them cannot be placed there.
-    if context.awsvpc() {
-        context.error(
-            "TD-EXTERNAL",
-            &["networkMode"],
-            "External (ECS Anywhere) instances do not support networkMode 'awsvpc'.",
-        );
-    }
     let request = context.request();
     if request.proxy_configuration.is_some() {
         context.error(

@@ -472,18 +472,7 @@ fn check_network_mode(context: &mut Context<'_>) {
             "EXTERNAL (ECS Anywhere) does not support network mode 'awsvpc'; use bridge, host or none.",
         );
     }
-    if context.requires(Compatibility::ManagedInstances)
-        && matches!(mode, Some(NetworkMode::Bridge | NetworkMode::None))
-    {
-        // Whether registration refuses these is an open question (§9, 12): a warning.
-        context.warning(
-            "TD-NETMODE-PLATFORM",
-            &["networkMode"],
-            format!(
-                "MANAGED_INSTANCES documents network modes awsvpc and host only; this definition uses '{mode_name}'."
-            ),
-        );
-    }
+    // Managed Instances' modes are TD-MI-NETMODE's (rules/platform.rs).
     if context.windows()
         && context.requires(Compatibility::Ec2)
         && matches!(
