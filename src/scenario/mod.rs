@@ -129,7 +129,7 @@ impl Runner {
         line.insert("step".to_string(), Value::from(index));
         line.insert(
             "action".to_string(),
-            action.map_or(Value::Null, |a| Value::from(a)),
+            action.map_or(Value::Null, Value::from),
         );
         match outcome {
             Ok(response) => {
