@@ -1,9 +1,11 @@
 //! The one integration-test binary (it links once): a module per surface.
 
+mod api_props;
 mod cql;
 mod model;
 mod placement;
 mod roundtrip;
+mod scenarios;
 mod support;
 mod validate;
 mod validate_a;
