@@ -346,5 +346,10 @@ proptest! {
             }
             world.check()?;
         }
+        // The whole state serialises in a stable order and restores to an equal state.
+        let snapshot = world.ecs.snapshot();
+        let restored = Ecs::restore(&snapshot).unwrap();
+        prop_assert!(restored == world.ecs);
+        prop_assert_eq!(serde_json::to_string(&restored.snapshot()).unwrap(), serde_json::to_string(&snapshot).unwrap());
     }
 }

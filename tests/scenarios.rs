@@ -288,6 +288,16 @@ fn conformance_scenarios_pass() {
 }
 
 #[test]
+fn bundled_tour_passes() {
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/scenarios"));
+    let failures: Vec<String> = support::json_files(dir)
+        .iter()
+        .flat_map(|f| check_file(f))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
 fn shared_example_scenarios_pass() {
     let Some(shared) = support::shared_dir() else {
         eprintln!("skipped: ../shared is absent");
