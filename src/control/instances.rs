@@ -120,12 +120,26 @@ fn parse_ports(resource: &Resource) -> Result<Vec<u16>, Error> {
 }
 
 impl Cluster {
+    /// The record of the instance at `idx` in the placement state. Records are kept in
+    /// registration order, which is `InstanceIdx` order, so this is a direct lookup.
+    pub fn record_at(&self, idx: InstanceIdx) -> Option<&InstanceRecord> {
+        self.instances
+            .get_index(idx.as_usize())
+            .map(|(_, record)| record)
+            .filter(|record| record.idx == idx)
+    }
+
     /// The record of the instance a `containerInstance` parameter names (id or ARN).
     pub fn instance_record(&self, parameter: &str) -> Option<&InstanceRecord> {
-        let id = parameter.rsplit('/').next().unwrap_or(parameter);
-        self.instances
-            .values()
-            .find(|record| record.arn == parameter || record.arn.rsplit('/').next() == Some(id))
+        if parameter.starts_with("arn:") {
+            return self.instances.get(parameter);
+        }
+        // An id: its ARN is the cluster's with `container-instance/<cluster>/<id>`.
+        let arn = format!(
+            "{}/{parameter}",
+            self.arn.replacen(":cluster/", ":container-instance/", 1)
+        );
+        self.instances.get(&arn)
     }
 
     /// The instance as DescribeContainerInstances shows it.

@@ -467,7 +467,7 @@ impl Ecs {
                     (_, Some(failure)) => {
                         let arn = failure
                             .instance
-                            .and_then(|idx| cluster.instances.values().find(|r| r.idx == idx))
+                            .and_then(|idx| cluster.record_at(idx))
                             .map(|r| r.arn.clone())
                             .unwrap_or_else(|| cluster.arn.clone());
                         outcomes.push(Err(Box::new(model::Failure {
@@ -681,11 +681,7 @@ impl Ecs {
         let cluster = &self.clusters[cluster_key];
         let (instance_arn, instance_zone) = match instance {
             Some(idx) => {
-                let arn = cluster
-                    .instances
-                    .values()
-                    .find(|r| r.idx == idx)
-                    .map(|r| r.arn.clone());
+                let arn = cluster.record_at(idx).map(|r| r.arn.clone());
                 let zone = cluster.state.instance(idx).ok().and_then(|i| {
                     i.attribute("ecs.availability-zone")
                         .flatten()
@@ -1145,14 +1141,15 @@ fn demand_reservation(
 impl Cluster {
     /// The ARN of the task a `task` parameter names (id or ARN).
     pub fn task_arn(&self, parameter: &str) -> Option<String> {
-        if self.tasks.contains_key(parameter) {
-            return Some(parameter.to_string());
-        }
-        let id = parameter.rsplit('/').next().unwrap_or(parameter);
-        self.tasks
-            .keys()
-            .find(|arn| arn.rsplit('/').next() == Some(id))
-            .cloned()
+        let arn = if parameter.starts_with("arn:") {
+            parameter.to_string()
+        } else {
+            format!(
+                "{}/{parameter}",
+                self.arn.replacen(":cluster/", ":task/", 1)
+            )
+        };
+        self.tasks.contains_key(&arn).then_some(arn)
     }
 
     /// Moves a task straight to STOPPED, releasing what it holds.

@@ -1,0 +1,73 @@
+//! RunTask through the dynamic JSON API: JSON in, JSON out, count 10, on a 5,000-instance
+//! cluster sized so that every call of the run still places all ten tasks (checked in each
+//! iteration: a run that only fails is fast and worthless).
+//!
+//! ```text
+//! cargo bench --bench api
+//! ```
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use serde_json::json;
+use stowplan::api;
+use stowplan::control::{Caller, Ecs, EcsConfig};
+
+const INSTANCES: usize = 5_000;
+
+fn cluster() -> (Ecs, Caller) {
+    let mut ecs = Ecs::new(EcsConfig::default());
+    let root = Caller::root("123456789012");
+    api::call(
+        &mut ecs,
+        "CreateCluster",
+        &json!({"clusterName": "bench"}),
+        &root,
+    )
+    .expect("cluster");
+    for i in 0..INSTANCES {
+        let zone = ["us-east-1a", "us-east-1b", "us-east-1c"][i % 3];
+        api::call(
+            &mut ecs,
+            "RegisterContainerInstance",
+            &json!({
+                "cluster": "bench",
+                "instanceIdentityDocument": format!("{{\"instanceId\":\"i-{i:017}\",\"availabilityZone\":\"{zone}\",\"instanceType\":\"m5.xlarge\"}}"),
+                "totalResources": [{"name": "CPU", "type": "INTEGER", "integerValue": 4096},
+                                   {"name": "MEMORY", "type": "INTEGER", "integerValue": 15_000}]
+            }),
+            &root,
+        )
+        .expect("instance");
+    }
+    api::call(
+        &mut ecs,
+        "RegisterTaskDefinition",
+        &json!({"family": "web", "containerDefinitions": [{"name": "web", "image": "nginx:1", "cpu": 64, "memory": 128}]}),
+        &root,
+    )
+    .expect("task definition");
+    (ecs, root)
+}
+
+fn run_task(c: &mut Criterion) {
+    let (mut ecs, root) = cluster();
+    let request = json!({"cluster": "bench", "taskDefinition": "web", "count": 10});
+    // Check what is measured: a call places all ten tasks.
+    let first = api::call(&mut ecs, "RunTask", &request, &root).expect("RunTask");
+    assert_eq!(first["tasks"].as_array().map(Vec::len), Some(10));
+    let mut group = c.benchmark_group("api");
+    group.throughput(Throughput::Elements(10));
+    group.sample_size(20);
+    group.bench_function("RunTask count 10 (JSON in and out), 5,000 instances", |b| {
+        b.iter(|| {
+            let response = api::call(&mut ecs, "RunTask", &request, &root).expect("RunTask");
+            assert_eq!(response["tasks"].as_array().map(Vec::len), Some(10));
+            serde_json::to_string(&response)
+                .expect("serialisable")
+                .len()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, run_task);
+criterion_main!(benches);
