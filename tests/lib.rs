@@ -1,6 +1,8 @@
 //! The one integration-test binary (it links once): a module per surface.
 
 mod cql;
+mod fuzz_replay;
+mod limits;
 mod model;
 mod placement;
 mod roundtrip;
