@@ -16,12 +16,14 @@
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 #![warn(missing_debug_implementations)]
 
+pub mod api;
 pub mod control;
 pub mod cql;
 pub mod json;
 pub mod model;
 pub mod placement;
 pub mod registry;
+pub mod scenario;
 pub mod schema;
 pub mod state;
 

@@ -1,11 +1,13 @@
 //! The one integration-test binary (it links once): a module per surface.
 
+mod api_props;
 mod cql;
 mod fuzz_replay;
 mod limits;
 mod model;
 mod placement;
 mod roundtrip;
+mod scenarios;
 mod support;
 mod validate;
 mod validate_a;

@@ -294,7 +294,15 @@ impl Ecs {
                 attributes.insert(name, None);
             }
         }
+        // RES-ENI: an instance of a known type takes (its ENI limit - 1) awsvpc tasks; the
+        // primary interface is its own. Unknown types are unlimited. Trunking is not modelled.
+        let eni_capacity = attributes
+            .get("ecs.instance-type")
+            .and_then(|kind| kind.as_deref())
+            .and_then(super::instance_types::instance_type)
+            .map(|(_, _, _, max_enis, _)| max_enis.saturating_sub(1));
         let mut spec = InstanceSpec {
+            eni_capacity,
             ec2_instance_id: doc("instanceId"),
             attributes,
             agent_version: request

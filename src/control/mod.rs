@@ -15,6 +15,7 @@ mod clusters;
 mod definitions;
 mod error;
 mod ids;
+pub mod instance_types;
 mod instances;
 mod tags;
 mod tasks;

@@ -108,7 +108,7 @@ impl Ecs {
             .ok_or_else(|| Error::ResourceNotFound(arn.to_string()))
     }
 
-    /// TagResource: adds or replaces tags; the total stays within [`MAX_TAGS`].
+    /// TagResource: adds or replaces tags; the total stays within `MAX_TAGS` (50).
     pub fn tag_resource(&mut self, arn: &str, tags: &[Tag]) -> Result<(), Error> {
         check_tags(tags)?;
         let mut merged = self

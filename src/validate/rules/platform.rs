@@ -332,8 +332,30 @@ fn placement_constraints(context: &mut Context<'_>) {
                                 ),
                             );
                         }
-                        // FIXME(CQL-ERRORS): check the expression's syntax with the cluster
-                        // query language parser once it is merged.
+                        // CQL-ERRORS: a syntactically invalid expression is refused at
+                        // registration. Regular expressions are Java's on ECS and the regex
+                        // crate's here, so a pattern this crate cannot compile only warns
+                        // (rejecting a definition ECS accepts is the worse mistake).
+                        if length <= MAX_EXPRESSION_LENGTH
+                            && let Err(err) = crate::cql::parse(expression)
+                        {
+                            let regex_only = matches!(
+                                err.kind(),
+                                crate::cql::ErrorKind::InvalidRegex { .. }
+                                    | crate::cql::ErrorKind::RegexTooBig
+                            );
+                            let path = ["placementConstraints", &p, "expression"];
+                            let message = format!(
+                                "The memberOf expression is not valid cluster query language: {} (at byte {}).",
+                                err.kind(),
+                                err.span().start
+                            );
+                            if regex_only {
+                                context.warning("TD-PLACEMENT-TYPE", &path, message);
+                            } else {
+                                context.error("TD-PLACEMENT-TYPE", &path, message);
+                            }
+                        }
                     }
                 }
             }

@@ -1,0 +1,85 @@
+//! Harness actions (`Sim.*`, scenario-format.md "Harness actions").
+
+use serde_json::{Value, json};
+
+use super::ApiError;
+use crate::control::Ecs;
+
+fn scenario_error(message: impl Into<String>) -> ApiError {
+    ApiError::new("ScenarioError", message)
+}
+
+fn text<'a>(request: &'a Value, member: &str) -> Result<&'a str, ApiError> {
+    request
+        .get(member)
+        .and_then(Value::as_str)
+        .ok_or_else(|| scenario_error(format!("member '{member}' (a string) is required")))
+}
+
+fn cluster(request: &Value) -> Option<&str> {
+    request.get("cluster").and_then(Value::as_str)
+}
+
+/// Runs one harness action (the name after `Sim.`).
+pub(super) fn call(ecs: &mut Ecs, action: &str, request: &Value) -> Result<Value, ApiError> {
+    if !request.is_object() {
+        return Err(scenario_error(
+            "the request of a harness action must be a JSON object",
+        ));
+    }
+    match action {
+        "Advance" => {
+            let seconds = request
+                .get("seconds")
+                .and_then(Value::as_i64)
+                .ok_or_else(|| scenario_error("member 'seconds' (an integer) is required"))?;
+            ecs.advance(seconds)?;
+            Ok(json!({"now": ecs.now()}))
+        }
+        "StopContainer" => {
+            let task = ecs.stop_container(
+                cluster(request),
+                text(request, "task")?,
+                text(request, "containerName")?,
+                request
+                    .get("exitCode")
+                    .and_then(Value::as_i64)
+                    .and_then(|code| i32::try_from(code).ok()),
+                request.get("reason").and_then(Value::as_str),
+            )?;
+            Ok(json!({"task": task}))
+        }
+        "DisconnectAgent" | "ConnectAgent" => {
+            ecs.set_agent_connected(
+                cluster(request),
+                text(request, "containerInstance")?,
+                action == "ConnectAgent",
+            )?;
+            Ok(json!({}))
+        }
+        "TerminateInstance" => {
+            ecs.terminate_instance(cluster(request), text(request, "containerInstance")?)?;
+            Ok(json!({}))
+        }
+        "FailAvailabilityZone" => {
+            let terminated =
+                ecs.fail_availability_zone(cluster(request), text(request, "availabilityZone")?)?;
+            Ok(json!({"terminatedInstances": terminated}))
+        }
+        "CreateSubnet" => {
+            ecs.create_subnet(
+                text(request, "subnetId")?,
+                text(request, "availabilityZone")?,
+            )?;
+            Ok(json!({}))
+        }
+        "Snapshot" => Ok(ecs.snapshot()),
+        "Reset" => {
+            ecs.reset();
+            Ok(json!({}))
+        }
+        other => Err(scenario_error(format!(
+            "unknown harness action Sim.{other}"
+        ))),
+    }
+}
