@@ -7,9 +7,10 @@
 //!   are not checked in, and not replayed);
 //! - every minimised crash under `tests/data/fuzz-regressions/<target>/`, each also with a
 //!   named test below saying what the bug was;
-//! - through `taskdef`, the shared corpus (`../shared/corpus/**/*.json`) and the scenario
-//!   examples (`../shared/spec/examples/*.json`), read at run time (skipped with a message when
-//!   `../shared` is absent).
+//! - through `scenario`, the conformance scenarios (`tests/scenarios/*.json`);
+//! - through `taskdef`, the shared corpus (`../shared/corpus/**/*.json`), and through `taskdef`
+//!   and `scenario`, the shared scenario examples (`../shared/spec/examples/*.json`), read at run
+//!   time (skipped with a message when `../shared` is absent).
 
 use std::path::{Path, PathBuf};
 
@@ -21,11 +22,17 @@ mod checks;
 type Check = fn(&[u8]) -> checks::CheckResult;
 
 /// Every fuzz target, by its directory name under `fuzz/corpus/` and the regressions folder.
-const TARGETS: [(&str, Check); 3] = [
+const TARGETS: [(&str, Check); 5] = [
     ("taskdef", checks::taskdef),
     ("cql", checks::cql),
     ("placement", checks::placement),
+    ("scenario", checks::scenario),
+    ("api_sequence", checks::api_sequence),
 ];
+
+/// Regressions whose bug is still open: kept out of the replay until fixed (each has an ignored
+/// test below saying what is wrong); remove the entry with the fix.
+const OPEN: &[&str] = &["register-instance-bad-attribute-name.json"];
 
 fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -72,12 +79,12 @@ fn fuzz_seeds_pass_their_targets() {
 fn fuzz_regressions_pass_their_targets() {
     for (target, check) in TARGETS {
         let dir = crate_dir().join("tests/data/fuzz-regressions").join(target);
-        replay(check, &files_in(&dir, |_| true));
+        replay(check, &files_in(&dir, |name| !OPEN.contains(&name)));
     }
 }
 
 #[test]
-fn shared_corpus_and_scenarios_pass_taskdef() {
+fn shared_corpus_and_examples_pass_taskdef_and_scenario() {
     let Some(shared) = support::shared_dir() else {
         eprintln!("skipped: ../shared is absent");
         return;
@@ -95,7 +102,8 @@ fn shared_corpus_and_scenarios_pass_taskdef() {
             }
         }
     }
-    files.extend(support::json_files(&shared.join("spec/examples")));
+    let examples = support::json_files(&shared.join("spec/examples"));
+    files.extend(examples.iter().cloned());
     files.sort();
     assert!(
         !files.is_empty(),
@@ -103,6 +111,30 @@ fn shared_corpus_and_scenarios_pass_taskdef() {
         shared.display()
     );
     replay(checks::taskdef, &files);
+    replay(checks::scenario, &examples);
+}
+
+#[test]
+fn conformance_scenarios_pass_scenario() {
+    let files = support::json_files(&crate_dir().join("tests/scenarios"));
+    assert!(!files.is_empty());
+    replay(checks::scenario, &files);
+}
+
+/// Found by the `scenario` target (from a conformance scenario): RegisterContainerInstance with
+/// an attribute name the state refuses (`a:b`) returns InvalidParameterException, but
+/// `control::Ecs::register_container_instance` draws the instance id (`self.ids.hex32()`)
+/// before `ClusterState::register` validates the spec, so the failed call advances the id
+/// generator and the snapshot changes (ERR-ATOMIC). The same holds for every refusal of
+/// `register` (duplicate or zero ports, too many GPUs, bad attribute values). Fix: validate
+/// first, or restore the generator when `register` fails; then drop the `#[ignore]` and the
+/// file's entry in `OPEN`.
+#[test]
+#[ignore = "open bug in src/control: a refused RegisterContainerInstance advances the id generator"]
+fn scenario_register_instance_with_bad_attribute_changes_nothing() {
+    let file = crate_dir()
+        .join("tests/data/fuzz-regressions/scenario/register-instance-bad-attribute-name.json");
+    replay(checks::scenario, &[file]);
 }
 
 /// Degenerate inputs decode to something and pass every check, and the one documented exception

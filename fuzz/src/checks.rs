@@ -10,7 +10,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
+use serde_json::{Value, json};
+use stowplan::control::{Caller, Ecs, EcsConfig};
 use stowplan::cql::{self, Expr, Subject};
 use stowplan::json::Pointer;
 use stowplan::model::{FromJson, RegisterTaskDefinitionRequest};
@@ -903,4 +904,352 @@ fn consistent(state: &ClusterState) -> CheckResult {
         }
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// scenario and api_sequence
+
+/// Every cluster's placement state is consistent (no overcommit, no port booked twice).
+fn ecs_consistent(ecs: &Ecs) -> CheckResult {
+    for cluster in ecs.clusters() {
+        consistent(&cluster.state).map_err(|e| format!("cluster {}: {e}", cluster.name))?;
+    }
+    Ok(())
+}
+
+/// The snapshot restores to an ECS with the same snapshot, byte for byte.
+fn ecs_restores(ecs: &Ecs) -> CheckResult {
+    let snapshot = ecs.snapshot();
+    let restored =
+        Ecs::restore(&snapshot).map_err(|e| format!("a snapshot does not restore: {e}"))?;
+    ensure!(
+        to_text(&restored.snapshot())? == to_text(&snapshot)?,
+        "a restored ECS snapshots differently"
+    );
+    Ok(())
+}
+
+/// The `scenario` target: bytes → [`stowplan::json::parse_bytes`] → the scenario runner, step
+/// by step:
+///
+/// - a step whose output line is an error left the ECS snapshot byte-identical (except an
+///   unresolved capture, whose call succeeded);
+/// - every output line has its step index and exactly one of `response` / `error`;
+/// - after every step no cluster is overcommitted;
+/// - `scenario::run` gives the same lines as stepping (the runner is deterministic), and the
+///   final state survives snapshot and restore.
+pub fn scenario(data: &[u8]) -> CheckResult {
+    let Ok(value) = stowplan::json::parse_bytes(data) else {
+        return Ok(());
+    };
+    let Ok(lines) = stowplan::scenario::run(&value) else {
+        return Ok(());
+    };
+    let (Ok(config), Some(steps)) = (
+        stowplan::scenario::config_of(&value),
+        value.get("steps").and_then(Value::as_array),
+    ) else {
+        return Err("run accepted a scenario without config or steps".to_string());
+    };
+    ensure!(
+        lines.len() == steps.len(),
+        "{} lines for {} steps",
+        lines.len(),
+        steps.len()
+    );
+    let mut runner = stowplan::scenario::Runner::new(config);
+    for (index, step) in steps.iter().enumerate() {
+        let before = to_text(&runner.ecs().snapshot())?;
+        let line = runner.step(index, step);
+        ensure!(
+            line == lines[index],
+            "step {index}: stepping and run disagree (the runner is not deterministic)"
+        );
+        ensure!(
+            line.get("step") == Some(&Value::from(index))
+                && line.get("response").is_some() != line.get("error").is_some(),
+            "step {index}: malformed output line {}",
+            to_text(&line)?
+        );
+        // A capture that does not resolve is an error line after a call that succeeded
+        // (scenario-format.md): the call's effect stays, by design. Every other error line
+        // means nothing ran, or the call failed, and must leave the state as it was.
+        let capture_failed = line.pointer("/error/type") == Some(&json!("ScenarioError"))
+            && line
+                .pointer("/error/message")
+                .and_then(Value::as_str)
+                .is_some_and(|message| message.starts_with("capture '"));
+        if let Some(error) = line.get("error")
+            && !capture_failed
+        {
+            ensure!(
+                to_text(&runner.ecs().snapshot())? == before,
+                "step {index} failed ({}) and changed the state",
+                to_text(error)?
+            );
+        }
+        ecs_consistent(runner.ecs())?;
+    }
+    ecs_restores(runner.ecs())
+}
+
+/// The ECS under test, and the ARNs it handed out for later calls to refer to.
+struct World {
+    ecs: Ecs,
+    caller: Caller,
+    instances: Vec<String>,
+    tasks: Vec<String>,
+}
+
+const CLUSTERS: [&str; 2] = ["c", "other"];
+const FAMILIES: [&str; 3] = ["a", "b", "c"];
+
+/// Values that break requests: wrong types, empties, out-of-range numbers, long strings.
+fn hostile(bytes: &mut Bytes<'_>) -> Value {
+    match bytes.below(12) {
+        0 => Value::Null,
+        1 => json!(-1),
+        2 => json!(""),
+        3 => json!([]),
+        4 => json!({}),
+        5 => json!(i64::MAX),
+        6 => json!(1.5e300),
+        7 => json!("x".repeat(usize::from(bytes.u8()) * 8)),
+        8 => json!(["", null, 1]),
+        9 => json!(true),
+        10 => json!("arn:aws:ecs:us-east-1:123456789012:task/c/0"),
+        _ => json!(u64::from(bytes.u16())),
+    }
+}
+
+impl World {
+    fn pick(list: &[String], bytes: &mut Bytes<'_>) -> String {
+        if list.is_empty() || bytes.below(8) == 0 {
+            "none".to_string()
+        } else {
+            list[bytes.below(list.len())].clone()
+        }
+    }
+
+    fn request(&self, bytes: &mut Bytes<'_>) -> (&'static str, Value) {
+        let cluster = bytes.pick(&CLUSTERS);
+        let family = bytes.pick(&FAMILIES);
+        let instance = Self::pick(&self.instances, bytes);
+        let task = Self::pick(&self.tasks, bytes);
+        match bytes.below(22) {
+            0 => ("CreateCluster", json!({"clusterName": cluster})),
+            1 => ("DeleteCluster", json!({"cluster": cluster})),
+            2 => (
+                "DescribeClusters",
+                json!({"clusters": [cluster], "include": ["STATISTICS"]}),
+            ),
+            3 | 4 => {
+                let memory = 64 << bytes.below(6);
+                let port = match bytes.below(3) {
+                    0 => json!([]),
+                    1 => json!([{"containerPort": 80, "hostPort": 8080}]),
+                    _ => json!([{"containerPort": 53, "hostPort": 53, "protocol": "udp"}]),
+                };
+                let mut request = json!({"family": family, "containerDefinitions": [
+                    {"name": family, "image": "nginx:1", "cpu": 128, "memory": memory, "portMappings": port}]});
+                if bytes.below(4) == 0 {
+                    request["placementConstraints"] = json!([{"type": "memberOf",
+                        "expression": bytes.pick(&["attribute:zone != z0", "attribute:ecs.availability-zone in [us-east-1a]", "bad =="])}]);
+                }
+                ("RegisterTaskDefinition", request)
+            }
+            5 => (
+                "DeregisterTaskDefinition",
+                json!({"taskDefinition": format!("{family}:{}", 1 + bytes.below(3))}),
+            ),
+            6 => (
+                "DeleteTaskDefinitions",
+                json!({"taskDefinitions": [format!("{family}:{}", 1 + bytes.below(3))]}),
+            ),
+            7 | 8 => {
+                let zone = bytes.pick(&["a", "b", "c"]);
+                (
+                    "RegisterContainerInstance",
+                    json!({"cluster": cluster,
+                    "instanceIdentityDocument": format!("{{\"instanceId\":\"i-{}\",\"availabilityZone\":\"us-east-1{zone}\"}}", bytes.below(24)),
+                    "totalResources": [{"name": "CPU", "type": "INTEGER", "integerValue": 256 << bytes.below(5)},
+                                       {"name": "MEMORY", "type": "INTEGER", "integerValue": 256 << bytes.below(5)},
+                                       {"name": "PORTS", "type": "STRINGSET", "stringSetValue": ["22"]}],
+                    "attributes": [{"name": "zone", "value": format!("z{}", bytes.below(3))}]}),
+                )
+            }
+            9 => (
+                "DeregisterContainerInstance",
+                json!({"cluster": cluster, "containerInstance": instance, "force": bytes.bool()}),
+            ),
+            10 => (
+                "UpdateContainerInstancesState",
+                json!({"cluster": cluster, "containerInstances": [instance],
+                "status": bytes.pick(&["ACTIVE", "DRAINING", "INACTIVE"])}),
+            ),
+            11 => (
+                "PutAttributes",
+                json!({"cluster": cluster, "attributes": [{"name": format!("k{}", bytes.below(12)), "value": "v", "targetId": instance}]}),
+            ),
+            12 => (
+                "DeleteAttributes",
+                json!({"cluster": cluster, "attributes": [{"name": "zone", "targetId": instance}]}),
+            ),
+            13..=15 => {
+                let mut request = json!({"cluster": cluster, "taskDefinition": family, "count": bytes.below(13) as i64 - 1});
+                match bytes.below(5) {
+                    0 => {
+                        request["placementStrategy"] =
+                            json!([{"type": "binpack", "field": "memory"}])
+                    }
+                    1 => {
+                        request["placementStrategy"] =
+                            json!([{"type": "spread", "field": "instanceId"}])
+                    }
+                    2 => request["placementStrategy"] = json!([{"type": "random"}]),
+                    3 => request["placementConstraints"] = json!([{"type": "distinctInstance"}]),
+                    _ => {}
+                }
+                ("RunTask", request)
+            }
+            16 => (
+                "StartTask",
+                json!({"cluster": cluster, "taskDefinition": family, "containerInstances": [instance]}),
+            ),
+            17 => (
+                "StopTask",
+                json!({"cluster": cluster, "task": task, "reason": "fuzz"}),
+            ),
+            18 => match bytes.below(4) {
+                0 => (
+                    "DescribeTasks",
+                    json!({"cluster": cluster, "tasks": [task]}),
+                ),
+                1 => (
+                    "ListTasks",
+                    json!({"cluster": cluster, "maxResults": bytes.below(4)}),
+                ),
+                2 => (
+                    "ListContainerInstances",
+                    json!({"cluster": cluster,
+                    "filter": bytes.pick(&["attribute:zone == z1", "runningTasksCount > 0", "task:group == family:a", "((("])}),
+                ),
+                _ => (
+                    "DescribeContainerInstances",
+                    json!({"cluster": cluster, "containerInstances": [instance]}),
+                ),
+            },
+            19 => (
+                "Sim.Advance",
+                json!({"seconds": bytes.below(120) as i64 - 10}),
+            ),
+            20 => match bytes.below(4) {
+                0 => (
+                    "Sim.DisconnectAgent",
+                    json!({"cluster": cluster, "containerInstance": instance}),
+                ),
+                1 => (
+                    "Sim.ConnectAgent",
+                    json!({"cluster": cluster, "containerInstance": instance}),
+                ),
+                2 => (
+                    "Sim.TerminateInstance",
+                    json!({"cluster": cluster, "containerInstance": instance}),
+                ),
+                _ => (
+                    "Sim.FailAvailabilityZone",
+                    json!({"cluster": cluster, "availabilityZone": "us-east-1b"}),
+                ),
+            },
+            _ => (
+                "Sim.StopContainer",
+                json!({"cluster": cluster, "task": task, "containerName": family, "exitCode": 1}),
+            ),
+        }
+    }
+}
+
+/// The `api_sequence` target: bytes → up to 32 API calls against one [`Ecs`], each an
+/// operation with a sensible request that is sometimes damaged (a member replaced by a hostile
+/// value, or dropped, or the whole body replaced). After every call:
+///
+/// - a call that returned an error left `ecs.snapshot()` byte-identical;
+/// - no cluster is overcommitted and no port is booked twice;
+///
+/// and at the end the state survives snapshot and restore.
+pub fn api_sequence(data: &[u8]) -> CheckResult {
+    let mut bytes = Bytes { data };
+    let config = EcsConfig {
+        seed: u64::from(bytes.u8()),
+        ..EcsConfig::default()
+    };
+    let caller = Caller::root(&config.account);
+    let mut world = World {
+        ecs: Ecs::new(config),
+        caller,
+        instances: Vec::new(),
+        tasks: Vec::new(),
+    };
+    for _ in 0..32 {
+        if bytes.data.is_empty() {
+            break;
+        }
+        let (operation, mut request) = world.request(&mut bytes);
+        match bytes.below(8) {
+            0 => {
+                let keys: Vec<String> = request
+                    .as_object()
+                    .map(|map| map.keys().cloned().collect())
+                    .unwrap_or_default();
+                if !keys.is_empty() {
+                    let key = keys[bytes.below(keys.len())].clone();
+                    request[key.as_str()] = hostile(&mut bytes);
+                }
+            }
+            1 => {
+                if let Some(map) = request.as_object_mut()
+                    && !map.is_empty()
+                {
+                    let index = bytes.below(map.len());
+                    if let Some(key) = map.keys().nth(index).cloned() {
+                        map.remove(&key);
+                    }
+                }
+            }
+            2 if bytes.below(4) == 0 => request = hostile(&mut bytes),
+            _ => {}
+        }
+        let before = to_text(&world.ecs.snapshot())?;
+        match stowplan::api::call(&mut world.ecs, operation, &request, &world.caller) {
+            Ok(response) => {
+                if let Some(arn) = response
+                    .pointer("/containerInstance/containerInstanceArn")
+                    .and_then(Value::as_str)
+                {
+                    world.instances.push(arn.to_owned());
+                }
+                for task in response
+                    .get("tasks")
+                    .and_then(Value::as_array)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                {
+                    if let Some(arn) = task.get("taskArn").and_then(Value::as_str) {
+                        world.tasks.push(arn.to_owned());
+                    }
+                }
+            }
+            Err(error) => {
+                ensure!(
+                    to_text(&world.ecs.snapshot())? == before,
+                    "{operation} {} failed ({}: {}) and changed the state",
+                    to_text(&request)?,
+                    error.error_type,
+                    error.message
+                );
+            }
+        }
+        ecs_consistent(&world.ecs)?;
+    }
+    ecs_restores(&world.ecs)
 }
