@@ -2,6 +2,8 @@
 
 mod api_props;
 mod cql;
+mod fuzz_replay;
+mod limits;
 mod model;
 mod placement;
 mod roundtrip;

@@ -1,0 +1,8 @@
+//! `cql`: see `stowplan_fuzz::checks::cql` for what is checked on every input.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    if let Err(violation) = stowplan_fuzz::checks::cql(data) {
+        panic!("invariant broken: {violation}");
+    }
+});

@@ -1,0 +1,8 @@
+//! `scenario`: see `stowplan_fuzz::checks::scenario` for what is checked on every input.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    if let Err(violation) = stowplan_fuzz::checks::scenario(data) {
+        panic!("invariant broken: {violation}");
+    }
+});
