@@ -32,7 +32,7 @@ const TARGETS: [(&str, Check); 5] = [
 
 /// Regressions whose bug is still open: kept out of the replay until fixed (each has an ignored
 /// test below saying what is wrong); remove the entry with the fix.
-const OPEN: &[&str] = &["register-instance-bad-attribute-name.json"];
+const OPEN: &[&str] = &[];
 
 fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -126,11 +126,9 @@ fn conformance_scenarios_pass_scenario() {
 /// `control::Ecs::register_container_instance` draws the instance id (`self.ids.hex32()`)
 /// before `ClusterState::register` validates the spec, so the failed call advances the id
 /// generator and the snapshot changes (ERR-ATOMIC). The same holds for every refusal of
-/// `register` (duplicate or zero ports, too many GPUs, bad attribute values). Fix: validate
-/// first, or restore the generator when `register` fails; then drop the `#[ignore]` and the
-/// file's entry in `OPEN`.
+/// `register` (duplicate or zero ports, too many GPUs, bad attribute values). Fixed: the
+/// generator is put back when `register` refuses the instance.
 #[test]
-#[ignore = "open bug in src/control: a refused RegisterContainerInstance advances the id generator"]
 fn scenario_register_instance_with_bad_attribute_changes_nothing() {
     let file = crate_dir()
         .join("tests/data/fuzz-regressions/scenario/register-instance-bad-attribute-name.json");

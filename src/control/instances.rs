@@ -358,12 +358,22 @@ impl Ecs {
         let tags = request.tags.clone().unwrap_or_default();
         super::tags::check_tags(&tags)?;
         let cluster_label = cluster.name.clone();
+        // The id is drawn before the state checks the instance; a refusal puts the generator
+        // back, so a failed call changes nothing (ERR-ATOMIC; found by the `scenario` fuzzer).
+        let ids_before = self.ids;
         let id = self.ids.hex32();
         let arn = self.arn(&format!("container-instance/{cluster_label}/{id}"));
         spec.id = id;
         spec.arn = arn.clone();
         let cluster = self.cluster_mut(request.cluster.as_deref())?;
-        let idx = cluster.state.register(spec).map_err(state_error)?;
+        let idx = match cluster.state.register(spec) {
+            Ok(idx) => idx,
+            Err(err) => {
+                self.ids = ids_before;
+                return Err(state_error(err));
+            }
+        };
+        let cluster = self.cluster_mut(request.cluster.as_deref())?;
         let record = InstanceRecord {
             arn: arn.clone(),
             idx,
