@@ -30,6 +30,7 @@ use crate::state::{
 };
 
 use super::cql;
+use super::index::{self, Best, MinTree};
 use super::plan::{Failure, FailureReason, Outcome, Placement, Plan};
 use super::request::{
     BinpackField, Constraint, MAX_STRATEGY_RULES, PlacementRequest, RequestError, SpreadField,
@@ -37,6 +38,10 @@ use super::request::{
 };
 use super::rng::SplitMix64;
 use super::subject::BatchView;
+
+/// The smallest batch planned through the index; a single task is cheaper with one scan than
+/// with building the index (both give the same plan).
+const INDEX_MIN_COUNT: u32 = 2;
 
 /// Strategy keys of one candidate, compared lexicographically over the rules before `random`.
 type Keys = [u64; MAX_STRATEGY_RULES];
@@ -60,6 +65,18 @@ pub struct Engine {
     /// only that instance's `task:group` and `runningTasksCount` changed.
     member_cache: Vec<Vec<(u32, bool)>>,
     generation: u32,
+    /// Per memberOf constraint: true when it reads attributes only, so placing a task cannot
+    /// change its result and the cache survives commits.
+    member_static: Vec<bool>,
+    /// The per-plan index (see [`index`](super::index)): one tree per spread bucket, over the
+    /// bucket's instances in registration order, and one tree over the buckets.
+    trees: Vec<MinTree>,
+    top: MinTree,
+    bucket_of: Vec<u32>,
+    slot_of: Vec<u32>,
+    bucket_sizes: Vec<u32>,
+    /// Scratch for memoising attribute-only memberOf results per attribute value.
+    memo: Vec<u8>,
 }
 
 /// A strategy rule resolved against the state for one plan.
@@ -160,11 +177,29 @@ impl Engine {
         };
         self.start_member_cache(prepared.member_of.len(), n_instances);
         let mut rng = SplitMix64::new(request.seed.unwrap_or_else(|| state.placement_rng()));
+        self.member_static.clear();
+        self.member_static.extend(
+            prepared
+                .member_of
+                .iter()
+                .map(|expr| attribute_names(expr).is_some()),
+        );
+        let indexed = request.count >= INDEX_MIN_COUNT && indexable(&rules, has_random);
+        if indexed {
+            self.build_index(state, &prepared, &rules);
+        }
         let mut outcomes = Vec::with_capacity(request.count as usize);
         for _ in 0..request.count {
-            let outcome = self.place_one(state, &prepared, &rules, has_random, &mut rng);
+            let outcome = if indexed {
+                self.place_indexed(state, &prepared, &rules, has_random, &mut rng)
+            } else {
+                self.place_one(state, &prepared, &rules, has_random, &mut rng)
+            };
             if let Outcome::Placed(placement) = outcome {
                 self.commit(&prepared, &rules, placement);
+                if indexed {
+                    self.refresh(state, &prepared, &rules, placement.instance.as_usize());
+                }
             }
             outcomes.push(outcome);
         }
@@ -536,10 +571,228 @@ impl Engine {
                 self.bucket_counts[slot][bucket(column, position)] += 1;
             }
         }
-        for cache in &mut self.member_cache[..prepared.member_of.len()] {
-            cache[position].0 = 0;
+        for (cache, &is_static) in self.member_cache[..prepared.member_of.len()]
+            .iter_mut()
+            .zip(&self.member_static)
+        {
+            if !is_static {
+                cache[position].0 = 0;
+            }
         }
     }
+
+    /// Builds the per-plan index: O(M) filter checks and O(M) tree construction.
+    fn build_index(&mut self, state: &ClusterState, prepared: &Prepared<'_>, rules: &[Rule<'_>]) {
+        let n_instances = state.len();
+        let (n_buckets, spread_column) = match rules.first() {
+            Some(&Rule::SpreadAttribute { column, slot }) => {
+                (self.bucket_counts[slot].len(), Some(column))
+            }
+            _ => (1, None),
+        };
+        if self.bucket_of.len() < n_instances {
+            self.bucket_of.resize(n_instances, 0);
+            self.slot_of.resize(n_instances, 0);
+        }
+        self.bucket_sizes.clear();
+        self.bucket_sizes.resize(n_buckets, 0);
+        for position in 0..n_instances {
+            let bucket_idx = spread_column.map_or(0, |column| bucket(column, position));
+            self.bucket_of[position] = bucket_idx as u32;
+            self.slot_of[position] = self.bucket_sizes[bucket_idx];
+            self.bucket_sizes[bucket_idx] += 1;
+        }
+        if self.trees.len() < n_buckets {
+            self.trees.resize_with(n_buckets, MinTree::default);
+        }
+        for (tree, &size) in self.trees.iter_mut().zip(&self.bucket_sizes) {
+            tree.reset(size as usize);
+        }
+        self.prefill_member_cache(state, prepared);
+        for position in 0..n_instances {
+            let leaf = self.leaf(state, prepared, rules, position);
+            let bucket_idx = self.bucket_of[position] as usize;
+            self.trees[bucket_idx].set_raw(self.slot_of[position] as usize, leaf);
+        }
+        for tree in &mut self.trees[..n_buckets] {
+            tree.build();
+        }
+        self.top.reset(n_buckets);
+        for bucket_idx in 0..n_buckets {
+            let best = self.bucket_best(rules, bucket_idx);
+            self.top.set_raw(bucket_idx, best);
+        }
+        self.top.build();
+    }
+
+    /// The leaf of one instance: nothing when it fails a filter, else its packed keys.
+    fn leaf(
+        &mut self,
+        state: &ClusterState,
+        prepared: &Prepared<'_>,
+        rules: &[Rule<'_>],
+        position: usize,
+    ) -> Best {
+        if !state.candidates()[position]
+            || self.resource_rejection(state, prepared, position).is_some()
+            || self
+                .constraint_rejection(state, prepared, position)
+                .is_some()
+        {
+            return Best::NONE;
+        }
+        let keys = self.keys(state, rules, position);
+        let mut packed = [0u32; index::MAX_PACKED_RULES];
+        for ((cell, key), rule) in packed.iter_mut().zip(keys).zip(rules) {
+            // Keys are u32 counts and amounts widened; the bucket's count goes in at the top.
+            *cell = match rule {
+                Rule::SpreadAttribute { .. } => 0,
+                _ => u32::try_from(key).unwrap_or(u32::MAX),
+            };
+        }
+        Best::leaf(index::pack(&packed), position as u32)
+    }
+
+    /// The best instance of a spread bucket, with the bucket's task count as its first key.
+    fn bucket_best(&self, rules: &[Rule<'_>], bucket_idx: usize) -> Best {
+        let best = self.trees[bucket_idx].root();
+        match rules.first() {
+            Some(&Rule::SpreadAttribute { slot, .. }) if best.is_some() => Best {
+                key: index::with_first(best.key, self.bucket_counts[slot][bucket_idx]),
+                ..best
+            },
+            _ => best,
+        }
+    }
+
+    /// Re-reads one instance after a task landed on it: O(log M).
+    fn refresh(
+        &mut self,
+        state: &ClusterState,
+        prepared: &Prepared<'_>,
+        rules: &[Rule<'_>],
+        position: usize,
+    ) {
+        let leaf = self.leaf(state, prepared, rules, position);
+        let bucket_idx = self.bucket_of[position] as usize;
+        self.trees[bucket_idx].update(self.slot_of[position] as usize, leaf);
+        let best = self.bucket_best(rules, bucket_idx);
+        self.top.update(bucket_idx, best);
+    }
+
+    /// Places one task through the index. When nothing is eligible the scan runs instead, to
+    /// name the instance that got furthest (PL-FAIL-CLOSEST); that costs O(M) per failed task.
+    fn place_indexed(
+        &mut self,
+        state: &ClusterState,
+        prepared: &Prepared<'_>,
+        rules: &[Rule<'_>],
+        has_random: bool,
+        rng: &mut SplitMix64,
+    ) -> Outcome {
+        let best = self.top.root();
+        if !best.is_some() {
+            return self.place_one(state, prepared, rules, has_random, rng);
+        }
+        let chosen = if has_random {
+            // PL-RANDOM: `indexable` admits `random` only with a single bucket, whose leaves are
+            // in registration order, so the k-th tied leaf is the k-th tied candidate.
+            let k = rng.draw_index(best.tied as usize);
+            self.trees[0].kth_tied(k as u32)
+        } else {
+            best.position
+        };
+        let position = chosen as usize;
+        let gpus = if prepared.request.demand.gpus == 0 {
+            GpuSet::EMPTY
+        } else {
+            // RES-GPU: lowest free ids; the leaf was eligible, so there are enough.
+            self.free_gpus(state, position)
+                .lowest(prepared.request.demand.gpus)
+                .unwrap_or(GpuSet::EMPTY)
+        };
+        Outcome::Placed(Placement {
+            instance: InstanceIdx(chosen),
+            gpus,
+        })
+    }
+
+    /// Fills the memberOf cache for expressions that read attributes only, evaluating each
+    /// expression once per distinct attribute value instead of once per instance.
+    fn prefill_member_cache(&mut self, state: &ClusterState, prepared: &Prepared<'_>) {
+        const UNKNOWN: u8 = 2;
+        for (slot, expr) in prepared.member_of.iter().enumerate() {
+            let Some(names) = attribute_names(expr) else {
+                continue;
+            };
+            // One attribute: memoise per value id (the last cell is "missing"); otherwise the
+            // lazy per-instance cache does the work.
+            let [name] = names.as_slice() else {
+                continue;
+            };
+            let column = state.attribute_column(name);
+            let n_values = column.map_or(0, AttributeColumn::n_values);
+            self.memo.clear();
+            self.memo.resize(n_values + 1, UNKNOWN);
+            for position in 0..state.len() {
+                if !state.candidates()[position] {
+                    continue;
+                }
+                let value_slot = bucket(column, position);
+                let satisfied = match self.memo[value_slot] {
+                    UNKNOWN => {
+                        let Ok(instance) = state.instance(InstanceIdx(position as u32)) else {
+                            continue;
+                        };
+                        let view = BatchView {
+                            instance,
+                            group: &prepared.request.group,
+                            placed: self.placed[position],
+                        };
+                        let satisfied = expr.eval(&view);
+                        self.memo[value_slot] = u8::from(satisfied);
+                        satisfied
+                    }
+                    known => known == 1,
+                };
+                self.member_cache[slot][position] = (self.generation, satisfied);
+            }
+        }
+    }
+}
+
+/// Whether the index can plan with these rules: at most [`index::MAX_PACKED_RULES`] rules, a
+/// spread over an attribute only as the first rule, and `random` only without one (the draw
+/// needs the tied candidates of one tree in registration order).
+fn indexable(rules: &[Rule<'_>], has_random: bool) -> bool {
+    rules.len() <= index::MAX_PACKED_RULES
+        && rules.iter().enumerate().all(|(rule_idx, rule)| {
+            !matches!(rule, Rule::SpreadAttribute { .. }) || (rule_idx == 0 && !has_random)
+        })
+}
+
+/// The attribute names an expression reads, or `None` when it reads anything else (task
+/// groups, counts, agent fields), whose truth is not a function of the attributes.
+fn attribute_names(expr: &cql::Expr) -> Option<Vec<&str>> {
+    fn walk<'e>(expr: &'e cql::Expr, names: &mut Vec<&'e str>) -> bool {
+        match expr {
+            cql::Expr::Or(operands) | cql::Expr::And(operands) => {
+                operands.iter().all(|operand| walk(operand, names))
+            }
+            cql::Expr::Not(operand) => walk(operand, names),
+            cql::Expr::Term(term) => match term.subject() {
+                cql::SubjectKind::Attribute(name) => {
+                    if !names.contains(&name.as_str()) {
+                        names.push(name);
+                    }
+                    true
+                }
+                _ => false,
+            },
+        }
+    }
+    let mut names = Vec::new();
+    walk(expr, &mut names).then_some(names)
 }
 
 /// Returns the spread bucket of an instance: its value id, or the last slot for "missing".
