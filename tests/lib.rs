@@ -3,6 +3,7 @@
 mod cql;
 mod model;
 mod placement;
+mod planner;
 mod roundtrip;
 mod support;
 mod validate;

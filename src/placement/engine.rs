@@ -382,12 +382,25 @@ impl Engine {
         position: usize,
     ) -> Option<FailureReason> {
         let demand = &prepared.request.demand;
-        // Cold per-instance data; only read when the demand needs it.
-        let Ok(instance) = state.instance(InstanceIdx(position as u32)) else {
-            return Some(FailureReason::Agent);
+        // Cold per-instance data (a cache miss per instance): only read when the demand needs
+        // more than CPU and memory.
+        let needs_instance = !demand.required_attributes.is_empty()
+            || demand.availability_zones.is_some()
+            || !demand.ports_tcp.is_empty()
+            || !demand.ports_udp.is_empty()
+            || demand.eni;
+        let instance = if needs_instance {
+            let Ok(instance) = state.instance(InstanceIdx(position as u32)) else {
+                return Some(FailureReason::Agent);
+            };
+            Some(instance)
+        } else {
+            None
         };
         // RES-ATTRIBUTES.
-        if !demand.required_attributes.is_empty() {
+        if let Some(instance) = instance
+            && !demand.required_attributes.is_empty()
+        {
             for (name, value) in &demand.required_attributes {
                 match (instance.attribute(name), value) {
                     (None, _) => return Some(FailureReason::Attribute),
@@ -399,7 +412,9 @@ impl Engine {
             }
         }
         // LOCATION: the instance's AZ must be one of the subnets' AZs.
-        if let Some(zones) = &demand.availability_zones {
+        if let Some(zones) = &demand.availability_zones
+            && let Some(instance) = instance
+        {
             let in_zone = match instance.attribute("ecs.availability-zone") {
                 Some(Some(zone)) => zones.iter().any(|z| z == zone),
                 _ => false,
@@ -420,7 +435,8 @@ impl Engine {
             return Some(FailureReason::ResourceGpu);
         }
         // RES-PORTS-BY-MODE, RES-PORTS-PROTOCOL, RES-PORTS-CAP.
-        if !demand.ports_tcp.is_empty()
+        if let Some(instance) = instance
+            && !demand.ports_tcp.is_empty()
             && (prepared.ports_tcp_conflict
                 || self.ports_blocked(
                     instance.ports_in_use(Protocol::Tcp),
@@ -431,7 +447,8 @@ impl Engine {
         {
             return Some(FailureReason::ResourcePorts);
         }
-        if !demand.ports_udp.is_empty()
+        if let Some(instance) = instance
+            && !demand.ports_udp.is_empty()
             && (prepared.ports_udp_conflict
                 || self.ports_blocked(
                     instance.ports_in_use(Protocol::Udp),
@@ -444,6 +461,7 @@ impl Engine {
         }
         // RES-ENI: unknown capacity is unlimited.
         if demand.eni
+            && let Some(instance) = instance
             && let Some(capacity) = instance.eni_capacity()
             && instance.eni_used() + self.used_eni[position] >= capacity
         {
@@ -461,15 +479,15 @@ impl Engine {
         position: usize,
     ) -> Option<FailureReason> {
         // PL-MEMBEROF, cached per instance until a task of the batch lands on it.
-        let Ok(instance) = state.instance(InstanceIdx(position as u32)) else {
-            return Some(FailureReason::Agent);
-        };
         let placed = self.placed[position];
         for (slot, expr) in prepared.member_of.iter().enumerate() {
             let cell = &mut self.member_cache[slot][position];
             let satisfied = if cell.0 == self.generation {
                 cell.1
             } else {
+                let Ok(instance) = state.instance(InstanceIdx(position as u32)) else {
+                    return Some(FailureReason::Agent);
+                };
                 let view = BatchView {
                     instance,
                     group: &prepared.request.group,
