@@ -1,8 +1,8 @@
-//! The fast placement engine: one scan over flat per-instance arrays per task, with a batch
-//! overlay instead of copies of the state.
+//! The fast placement engine: a per-plan index that finds each task's instance in O(log M), with
+//! a batch overlay instead of copies of the state.
 //!
 //! The engine must agree with [`oracle`](super::oracle) on every request; the property tests in
-//! this module's parent check it. It shares no filtering or ranking code with the oracle.
+//! `tests/placement.rs` check it. It shares no filtering or ranking code with the oracle.
 //!
 //! # How a batch is planned
 //!
@@ -11,18 +11,31 @@
 //!   are listed so that resetting costs what the batch touched, not the cluster size.
 //! - The group's existing task counts per instance come from the state's group index, and spread
 //!   bucket counts over every instance of the cluster (PL-SPREAD) are summed from it once per plan.
-//! - Per task, one pass over the instances in registration order checks the filters in
-//!   PL-FAIL-CLOSEST order, stopping at the first failure, and keeps the best key seen so far, so
-//!   ties go to the earliest instance (PL-TIEBREAK). With a `random` rule, the survivors are
-//!   collected into a reused buffer and the draw picks among those tied on the earlier rules.
-//! - When nothing fits, the same pass has recorded the instance that got furthest.
+//! - **The index** (batches of `INDEX_MIN_COUNT` tasks or more, and rule shapes that
+//!   `indexable` admits, which cover every single rule and RunTask's default): within one plan
+//!   the demand is fixed, so "passes every filter" is a yes/no fact per instance, and a
+//!   placement changes the facts and strategy keys of the chosen instance only. The engine checks
+//!   every instance once (O(M)), puts the survivors' packed strategy keys in a minimum tree
+//!   (`index.rs`) per spread bucket (one bucket unless the first rule spreads over
+//!   an attribute) and the buckets' bests, with each bucket's task count as first key, in a tree
+//!   over buckets. A task then reads the root (ties go to the earliest instance, PL-TIEBREAK; with
+//!   `random` the k-th tied leaf in registration order, PL-RANDOM) and re-checks the chosen
+//!   instance: O(log M). So binpack finds "least remaining among those that fit on every
+//!   dimension" without scanning instances that do not fit.
+//! - **memberOf** results are cached per instance for the plan; an expression that reads one
+//!   attribute only is evaluated once per distinct value of that attribute, and one that reads
+//!   attributes only is never invalidated by a placement (`task:group` and `runningTasksCount`
+//!   terms are re-evaluated on the instance a task lands on).
+//! - **The scan** (single tasks, other shapes, and any task the index finds no instance for):
+//!   one pass over the instances in registration order checks the filters in PL-FAIL-CLOSEST
+//!   order, stopping at the first failure, keeps the best key seen so far, and records the
+//!   instance that got furthest, which is what a failure reports.
 //!
-//! Allocation happens per plan (the outcome vector, the compiled rules), never per placement
-//! once the buffers have grown.
-//!
-//! Not done yet, and the obvious next step for throughput: an index ordered by remaining memory
-//! (or CPU) would let `binpack` stop at the first fitting instance instead of scanning all of
-//! them; spread could keep instances bucketed by count. Neither was benchmarked here.
+//! Cost per plan: O(M) to build the index, O(log M) per placed task, O(M) per failed task.
+//! Allocation happens per plan (the outcome vector, the compiled rules) and when the scratch
+//! buffers grow, never per placement. The index is rebuilt for every plan because the state
+//! keeps no change log; a persistent index would make small batches (RunTask's 10) O(log M)
+//! too, and was not attempted.
 
 use crate::state::{
     AttributeColumn, ClusterState, GpuSet, InstanceIdx, InstanceStatus, MAX_RESERVED_PORTS,
@@ -68,7 +81,7 @@ pub struct Engine {
     /// Per memberOf constraint: true when it reads attributes only, so placing a task cannot
     /// change its result and the cache survives commits.
     member_static: Vec<bool>,
-    /// The per-plan index (see [`index`](super::index)): one tree per spread bucket, over the
+    /// The per-plan index (see `index.rs`): one tree per spread bucket, over the
     /// bucket's instances in registration order, and one tree over the buckets.
     trees: Vec<MinTree>,
     top: MinTree,

@@ -224,6 +224,15 @@ struct Packer {
     weight: Vec<f64>,
 }
 
+/// A sort key over an item's relative sizes.
+type SortKey<'k> = &'k dyn Fn(&[f64; DIMS]) -> f64;
+
+/// One or two items: the first, and the second if any.
+type Group = (usize, Option<usize>);
+
+/// A swap: its gain, the bin, the bin's slots moved out, the pool items moved in.
+type Swap = (f64, usize, Group, Group);
+
 /// A bin under construction: its items and their summed sizes.
 #[derive(Clone, Debug, Default)]
 struct Bin {
@@ -265,7 +274,7 @@ impl Packer {
             .map(|size| relative(self.capacity, size))
             .collect();
         let active: Vec<usize> = (0..DIMS).filter(|&d| self.capacity[d] > 0).collect();
-        let keys: [&dyn Fn(&[f64; DIMS]) -> f64; 5] = [
+        let keys: [SortKey<'_>; 5] = [
             &|r| active.iter().map(|&d| r[d]).fold(0.0, f64::max),
             &|r| active.iter().map(|&d| r[d]).sum(),
             &|r| active.iter().map(|&d| r[d]).product(),
@@ -449,14 +458,14 @@ impl Packer {
     ) -> bool {
         let allowed = |item: usize, bin_idx: usize| tabu[item].0 != bin_idx || tabu[item].1 < step;
         // Pool groups of one or two items.
-        let mut groups: Vec<(usize, Option<usize>)> = Vec::new();
+        let mut groups: Vec<Group> = Vec::new();
         for (a, &first) in pool.iter().enumerate() {
             groups.push((first, None));
             for &second in &pool[a + 1..] {
                 groups.push((first, Some(second)));
             }
         }
-        let mut best: Option<(f64, usize, (usize, Option<usize>), (usize, Option<usize>))> = None;
+        let mut best: Option<Swap> = None;
         for (bin_idx, bin) in bins.iter().enumerate() {
             let n_items = bin.items.len();
             // Bin groups of one or two items (as slots).
