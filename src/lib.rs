@@ -12,6 +12,7 @@
 //! 4. [`registry`]: task-definition families, revisions, ARNs and statuses.
 //! 5. [`cql`]: the cluster query language (lexer, parser, printer, evaluator).
 //! 6. [`state`] and [`placement`]: cluster state and the deterministic placement engine.
+//! 7. [`planner`]: the offline capacity planner (vector bin packing with a bounded local search).
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 #![warn(missing_debug_implementations)]
@@ -22,6 +23,7 @@ pub mod cql;
 pub mod json;
 pub mod model;
 pub mod placement;
+pub mod planner;
 pub mod registry;
 pub mod scenario;
 pub mod schema;

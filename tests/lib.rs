@@ -6,6 +6,7 @@ mod fuzz_replay;
 mod limits;
 mod model;
 mod placement;
+mod planner;
 mod roundtrip;
 mod scenarios;
 mod support;

@@ -1,8 +1,8 @@
-//! The fast placement engine: one scan over flat per-instance arrays per task, with a batch
-//! overlay instead of copies of the state.
+//! The fast placement engine: a per-plan index that finds each task's instance in O(log M), with
+//! a batch overlay instead of copies of the state.
 //!
 //! The engine must agree with [`oracle`](super::oracle) on every request; the property tests in
-//! this module's parent check it. It shares no filtering or ranking code with the oracle.
+//! `tests/placement.rs` check it. It shares no filtering or ranking code with the oracle.
 //!
 //! # How a batch is planned
 //!
@@ -11,18 +11,31 @@
 //!   are listed so that resetting costs what the batch touched, not the cluster size.
 //! - The group's existing task counts per instance come from the state's group index, and spread
 //!   bucket counts over every instance of the cluster (PL-SPREAD) are summed from it once per plan.
-//! - Per task, one pass over the instances in registration order checks the filters in
-//!   PL-FAIL-CLOSEST order, stopping at the first failure, and keeps the best key seen so far, so
-//!   ties go to the earliest instance (PL-TIEBREAK). With a `random` rule, the survivors are
-//!   collected into a reused buffer and the draw picks among those tied on the earlier rules.
-//! - When nothing fits, the same pass has recorded the instance that got furthest.
+//! - **The index** (batches of `INDEX_MIN_COUNT` tasks or more, and rule shapes that
+//!   `indexable` admits, which cover every single rule and RunTask's default): within one plan
+//!   the demand is fixed, so "passes every filter" is a yes/no fact per instance, and a
+//!   placement changes the facts and strategy keys of the chosen instance only. The engine checks
+//!   every instance once (O(M)), puts the survivors' packed strategy keys in a minimum tree
+//!   (`index.rs`) per spread bucket (one bucket unless the first rule spreads over
+//!   an attribute) and the buckets' bests, with each bucket's task count as first key, in a tree
+//!   over buckets. A task then reads the root (ties go to the earliest instance, PL-TIEBREAK; with
+//!   `random` the k-th tied leaf in registration order, PL-RANDOM) and re-checks the chosen
+//!   instance: O(log M). So binpack finds "least remaining among those that fit on every
+//!   dimension" without scanning instances that do not fit.
+//! - **memberOf** results are cached per instance for the plan; an expression that reads one
+//!   attribute only is evaluated once per distinct value of that attribute, and one that reads
+//!   attributes only is never invalidated by a placement (`task:group` and `runningTasksCount`
+//!   terms are re-evaluated on the instance a task lands on).
+//! - **The scan** (single tasks, other shapes, and any task the index finds no instance for):
+//!   one pass over the instances in registration order checks the filters in PL-FAIL-CLOSEST
+//!   order, stopping at the first failure, keeps the best key seen so far, and records the
+//!   instance that got furthest, which is what a failure reports.
 //!
-//! Allocation happens per plan (the outcome vector, the compiled rules), never per placement
-//! once the buffers have grown.
-//!
-//! Not done yet, and the obvious next step for throughput: an index ordered by remaining memory
-//! (or CPU) would let `binpack` stop at the first fitting instance instead of scanning all of
-//! them; spread could keep instances bucketed by count. Neither was benchmarked here.
+//! Cost per plan: O(M) to build the index, O(log M) per placed task, O(M) per failed task.
+//! Allocation happens per plan (the outcome vector, the compiled rules) and when the scratch
+//! buffers grow, never per placement. The index is rebuilt for every plan because the state
+//! keeps no change log; a persistent index would make small batches (RunTask's 10) O(log M)
+//! too, and was not attempted.
 
 use crate::state::{
     AttributeColumn, ClusterState, GpuSet, InstanceIdx, InstanceStatus, MAX_RESERVED_PORTS,
@@ -30,6 +43,7 @@ use crate::state::{
 };
 
 use super::cql;
+use super::index::{self, Best, MinTree};
 use super::plan::{Failure, FailureReason, Outcome, Placement, Plan};
 use super::request::{
     BinpackField, Constraint, MAX_STRATEGY_RULES, PlacementRequest, RequestError, SpreadField,
@@ -37,6 +51,10 @@ use super::request::{
 };
 use super::rng::SplitMix64;
 use super::subject::BatchView;
+
+/// The smallest batch planned through the index; a single task is cheaper with one scan than
+/// with building the index (both give the same plan).
+const INDEX_MIN_COUNT: u32 = 2;
 
 /// Strategy keys of one candidate, compared lexicographically over the rules before `random`.
 type Keys = [u64; MAX_STRATEGY_RULES];
@@ -60,6 +78,18 @@ pub struct Engine {
     /// only that instance's `task:group` and `runningTasksCount` changed.
     member_cache: Vec<Vec<(u32, bool)>>,
     generation: u32,
+    /// Per memberOf constraint: true when it reads attributes only, so placing a task cannot
+    /// change its result and the cache survives commits.
+    member_static: Vec<bool>,
+    /// The per-plan index (see `index.rs`): one tree per spread bucket, over the
+    /// bucket's instances in registration order, and one tree over the buckets.
+    trees: Vec<MinTree>,
+    top: MinTree,
+    bucket_of: Vec<u32>,
+    slot_of: Vec<u32>,
+    bucket_sizes: Vec<u32>,
+    /// Scratch for memoising attribute-only memberOf results per attribute value.
+    memo: Vec<u8>,
 }
 
 /// A strategy rule resolved against the state for one plan.
@@ -160,11 +190,29 @@ impl Engine {
         };
         self.start_member_cache(prepared.member_of.len(), n_instances);
         let mut rng = SplitMix64::new(request.seed.unwrap_or_else(|| state.placement_rng()));
+        self.member_static.clear();
+        self.member_static.extend(
+            prepared
+                .member_of
+                .iter()
+                .map(|expr| attribute_names(expr).is_some()),
+        );
+        let indexed = request.count >= INDEX_MIN_COUNT && indexable(&rules, has_random);
+        if indexed {
+            self.build_index(state, &prepared, &rules);
+        }
         let mut outcomes = Vec::with_capacity(request.count as usize);
         for _ in 0..request.count {
-            let outcome = self.place_one(state, &prepared, &rules, has_random, &mut rng);
+            let outcome = if indexed {
+                self.place_indexed(state, &prepared, &rules, has_random, &mut rng)
+            } else {
+                self.place_one(state, &prepared, &rules, has_random, &mut rng)
+            };
             if let Outcome::Placed(placement) = outcome {
                 self.commit(&prepared, &rules, placement);
+                if indexed {
+                    self.refresh(state, &prepared, &rules, placement.instance.as_usize());
+                }
             }
             outcomes.push(outcome);
         }
@@ -347,12 +395,25 @@ impl Engine {
         position: usize,
     ) -> Option<FailureReason> {
         let demand = &prepared.request.demand;
-        // Cold per-instance data; only read when the demand needs it.
-        let Ok(instance) = state.instance(InstanceIdx(position as u32)) else {
-            return Some(FailureReason::Agent);
+        // Cold per-instance data (a cache miss per instance): only read when the demand needs
+        // more than CPU and memory.
+        let needs_instance = !demand.required_attributes.is_empty()
+            || demand.availability_zones.is_some()
+            || !demand.ports_tcp.is_empty()
+            || !demand.ports_udp.is_empty()
+            || demand.eni;
+        let instance = if needs_instance {
+            let Ok(instance) = state.instance(InstanceIdx(position as u32)) else {
+                return Some(FailureReason::Agent);
+            };
+            Some(instance)
+        } else {
+            None
         };
         // RES-ATTRIBUTES.
-        if !demand.required_attributes.is_empty() {
+        if let Some(instance) = instance
+            && !demand.required_attributes.is_empty()
+        {
             for (name, value) in &demand.required_attributes {
                 match (instance.attribute(name), value) {
                     (None, _) => return Some(FailureReason::Attribute),
@@ -364,7 +425,9 @@ impl Engine {
             }
         }
         // LOCATION: the instance's AZ must be one of the subnets' AZs.
-        if let Some(zones) = &demand.availability_zones {
+        if let Some(zones) = &demand.availability_zones
+            && let Some(instance) = instance
+        {
             let in_zone = match instance.attribute("ecs.availability-zone") {
                 Some(Some(zone)) => zones.iter().any(|z| z == zone),
                 _ => false,
@@ -385,7 +448,8 @@ impl Engine {
             return Some(FailureReason::ResourceGpu);
         }
         // RES-PORTS-BY-MODE, RES-PORTS-PROTOCOL, RES-PORTS-CAP.
-        if !demand.ports_tcp.is_empty()
+        if let Some(instance) = instance
+            && !demand.ports_tcp.is_empty()
             && (prepared.ports_tcp_conflict
                 || self.ports_blocked(
                     instance.ports_in_use(Protocol::Tcp),
@@ -396,7 +460,8 @@ impl Engine {
         {
             return Some(FailureReason::ResourcePorts);
         }
-        if !demand.ports_udp.is_empty()
+        if let Some(instance) = instance
+            && !demand.ports_udp.is_empty()
             && (prepared.ports_udp_conflict
                 || self.ports_blocked(
                     instance.ports_in_use(Protocol::Udp),
@@ -409,6 +474,7 @@ impl Engine {
         }
         // RES-ENI: unknown capacity is unlimited.
         if demand.eni
+            && let Some(instance) = instance
             && let Some(capacity) = instance.eni_capacity()
             && instance.eni_used() + self.used_eni[position] >= capacity
         {
@@ -426,15 +492,15 @@ impl Engine {
         position: usize,
     ) -> Option<FailureReason> {
         // PL-MEMBEROF, cached per instance until a task of the batch lands on it.
-        let Ok(instance) = state.instance(InstanceIdx(position as u32)) else {
-            return Some(FailureReason::Agent);
-        };
         let placed = self.placed[position];
         for (slot, expr) in prepared.member_of.iter().enumerate() {
             let cell = &mut self.member_cache[slot][position];
             let satisfied = if cell.0 == self.generation {
                 cell.1
             } else {
+                let Ok(instance) = state.instance(InstanceIdx(position as u32)) else {
+                    return Some(FailureReason::Agent);
+                };
                 let view = BatchView {
                     instance,
                     group: &prepared.request.group,
@@ -536,10 +602,228 @@ impl Engine {
                 self.bucket_counts[slot][bucket(column, position)] += 1;
             }
         }
-        for cache in &mut self.member_cache[..prepared.member_of.len()] {
-            cache[position].0 = 0;
+        for (cache, &is_static) in self.member_cache[..prepared.member_of.len()]
+            .iter_mut()
+            .zip(&self.member_static)
+        {
+            if !is_static {
+                cache[position].0 = 0;
+            }
         }
     }
+
+    /// Builds the per-plan index: O(M) filter checks and O(M) tree construction.
+    fn build_index(&mut self, state: &ClusterState, prepared: &Prepared<'_>, rules: &[Rule<'_>]) {
+        let n_instances = state.len();
+        let (n_buckets, spread_column) = match rules.first() {
+            Some(&Rule::SpreadAttribute { column, slot }) => {
+                (self.bucket_counts[slot].len(), Some(column))
+            }
+            _ => (1, None),
+        };
+        if self.bucket_of.len() < n_instances {
+            self.bucket_of.resize(n_instances, 0);
+            self.slot_of.resize(n_instances, 0);
+        }
+        self.bucket_sizes.clear();
+        self.bucket_sizes.resize(n_buckets, 0);
+        for position in 0..n_instances {
+            let bucket_idx = spread_column.map_or(0, |column| bucket(column, position));
+            self.bucket_of[position] = bucket_idx as u32;
+            self.slot_of[position] = self.bucket_sizes[bucket_idx];
+            self.bucket_sizes[bucket_idx] += 1;
+        }
+        if self.trees.len() < n_buckets {
+            self.trees.resize_with(n_buckets, MinTree::default);
+        }
+        for (tree, &size) in self.trees.iter_mut().zip(&self.bucket_sizes) {
+            tree.reset(size as usize);
+        }
+        self.prefill_member_cache(state, prepared);
+        for position in 0..n_instances {
+            let leaf = self.leaf(state, prepared, rules, position);
+            let bucket_idx = self.bucket_of[position] as usize;
+            self.trees[bucket_idx].set_raw(self.slot_of[position] as usize, leaf);
+        }
+        for tree in &mut self.trees[..n_buckets] {
+            tree.build();
+        }
+        self.top.reset(n_buckets);
+        for bucket_idx in 0..n_buckets {
+            let best = self.bucket_best(rules, bucket_idx);
+            self.top.set_raw(bucket_idx, best);
+        }
+        self.top.build();
+    }
+
+    /// The leaf of one instance: nothing when it fails a filter, else its packed keys.
+    fn leaf(
+        &mut self,
+        state: &ClusterState,
+        prepared: &Prepared<'_>,
+        rules: &[Rule<'_>],
+        position: usize,
+    ) -> Best {
+        if !state.candidates()[position]
+            || self.resource_rejection(state, prepared, position).is_some()
+            || self
+                .constraint_rejection(state, prepared, position)
+                .is_some()
+        {
+            return Best::NONE;
+        }
+        let keys = self.keys(state, rules, position);
+        let mut packed = [0u32; index::MAX_PACKED_RULES];
+        for ((cell, key), rule) in packed.iter_mut().zip(keys).zip(rules) {
+            // Keys are u32 counts and amounts widened; the bucket's count goes in at the top.
+            *cell = match rule {
+                Rule::SpreadAttribute { .. } => 0,
+                _ => u32::try_from(key).unwrap_or(u32::MAX),
+            };
+        }
+        Best::leaf(index::pack(&packed), position as u32)
+    }
+
+    /// The best instance of a spread bucket, with the bucket's task count as its first key.
+    fn bucket_best(&self, rules: &[Rule<'_>], bucket_idx: usize) -> Best {
+        let best = self.trees[bucket_idx].root();
+        match rules.first() {
+            Some(&Rule::SpreadAttribute { slot, .. }) if best.is_some() => Best {
+                key: index::with_first(best.key, self.bucket_counts[slot][bucket_idx]),
+                ..best
+            },
+            _ => best,
+        }
+    }
+
+    /// Re-reads one instance after a task landed on it: O(log M).
+    fn refresh(
+        &mut self,
+        state: &ClusterState,
+        prepared: &Prepared<'_>,
+        rules: &[Rule<'_>],
+        position: usize,
+    ) {
+        let leaf = self.leaf(state, prepared, rules, position);
+        let bucket_idx = self.bucket_of[position] as usize;
+        self.trees[bucket_idx].update(self.slot_of[position] as usize, leaf);
+        let best = self.bucket_best(rules, bucket_idx);
+        self.top.update(bucket_idx, best);
+    }
+
+    /// Places one task through the index. When nothing is eligible the scan runs instead, to
+    /// name the instance that got furthest (PL-FAIL-CLOSEST); that costs O(M) per failed task.
+    fn place_indexed(
+        &mut self,
+        state: &ClusterState,
+        prepared: &Prepared<'_>,
+        rules: &[Rule<'_>],
+        has_random: bool,
+        rng: &mut SplitMix64,
+    ) -> Outcome {
+        let best = self.top.root();
+        if !best.is_some() {
+            return self.place_one(state, prepared, rules, has_random, rng);
+        }
+        let chosen = if has_random {
+            // PL-RANDOM: `indexable` admits `random` only with a single bucket, whose leaves are
+            // in registration order, so the k-th tied leaf is the k-th tied candidate.
+            let k = rng.draw_index(best.tied as usize);
+            self.trees[0].kth_tied(k as u32)
+        } else {
+            best.position
+        };
+        let position = chosen as usize;
+        let gpus = if prepared.request.demand.gpus == 0 {
+            GpuSet::EMPTY
+        } else {
+            // RES-GPU: lowest free ids; the leaf was eligible, so there are enough.
+            self.free_gpus(state, position)
+                .lowest(prepared.request.demand.gpus)
+                .unwrap_or(GpuSet::EMPTY)
+        };
+        Outcome::Placed(Placement {
+            instance: InstanceIdx(chosen),
+            gpus,
+        })
+    }
+
+    /// Fills the memberOf cache for expressions that read attributes only, evaluating each
+    /// expression once per distinct attribute value instead of once per instance.
+    fn prefill_member_cache(&mut self, state: &ClusterState, prepared: &Prepared<'_>) {
+        const UNKNOWN: u8 = 2;
+        for (slot, expr) in prepared.member_of.iter().enumerate() {
+            let Some(names) = attribute_names(expr) else {
+                continue;
+            };
+            // One attribute: memoise per value id (the last cell is "missing"); otherwise the
+            // lazy per-instance cache does the work.
+            let [name] = names.as_slice() else {
+                continue;
+            };
+            let column = state.attribute_column(name);
+            let n_values = column.map_or(0, AttributeColumn::n_values);
+            self.memo.clear();
+            self.memo.resize(n_values + 1, UNKNOWN);
+            for position in 0..state.len() {
+                if !state.candidates()[position] {
+                    continue;
+                }
+                let value_slot = bucket(column, position);
+                let satisfied = match self.memo[value_slot] {
+                    UNKNOWN => {
+                        let Ok(instance) = state.instance(InstanceIdx(position as u32)) else {
+                            continue;
+                        };
+                        let view = BatchView {
+                            instance,
+                            group: &prepared.request.group,
+                            placed: self.placed[position],
+                        };
+                        let satisfied = expr.eval(&view);
+                        self.memo[value_slot] = u8::from(satisfied);
+                        satisfied
+                    }
+                    known => known == 1,
+                };
+                self.member_cache[slot][position] = (self.generation, satisfied);
+            }
+        }
+    }
+}
+
+/// Whether the index can plan with these rules: at most [`index::MAX_PACKED_RULES`] rules, a
+/// spread over an attribute only as the first rule, and `random` only without one (the draw
+/// needs the tied candidates of one tree in registration order).
+fn indexable(rules: &[Rule<'_>], has_random: bool) -> bool {
+    rules.len() <= index::MAX_PACKED_RULES
+        && rules.iter().enumerate().all(|(rule_idx, rule)| {
+            !matches!(rule, Rule::SpreadAttribute { .. }) || (rule_idx == 0 && !has_random)
+        })
+}
+
+/// The attribute names an expression reads, or `None` when it reads anything else (task
+/// groups, counts, agent fields), whose truth is not a function of the attributes.
+fn attribute_names(expr: &cql::Expr) -> Option<Vec<&str>> {
+    fn walk<'e>(expr: &'e cql::Expr, names: &mut Vec<&'e str>) -> bool {
+        match expr {
+            cql::Expr::Or(operands) | cql::Expr::And(operands) => {
+                operands.iter().all(|operand| walk(operand, names))
+            }
+            cql::Expr::Not(operand) => walk(operand, names),
+            cql::Expr::Term(term) => match term.subject() {
+                cql::SubjectKind::Attribute(name) => {
+                    if !names.contains(&name.as_str()) {
+                        names.push(name);
+                    }
+                    true
+                }
+                _ => false,
+            },
+        }
+    }
+    let mut names = Vec::new();
+    walk(expr, &mut names).then_some(names)
 }
 
 /// Returns the spread bucket of an instance: its value id, or the last slot for "missing".

@@ -34,6 +34,7 @@
 use crate::cql;
 mod engine;
 pub mod explain;
+mod index;
 pub mod oracle;
 mod plan;
 mod request;
