@@ -73,6 +73,19 @@ pub(super) fn call(ecs: &mut Ecs, action: &str, request: &Value) -> Result<Value
             )?;
             Ok(json!({}))
         }
+        "FailTasks" => {
+            let mode = match text(request, "mode")? {
+                "none" => None,
+                other => Some(crate::control::FaultMode::parse(other).ok_or_else(|| {
+                    scenario_error(format!(
+                        "mode must be failToStart, exitAfter, unhealthy or none, not {other}"
+                    ))
+                })?),
+            };
+            let seconds = request.get("seconds").and_then(Value::as_i64).unwrap_or(0);
+            let faults = ecs.fail_tasks(text(request, "taskDefinition")?, mode, seconds)?;
+            Ok(json!({"faults": faults}))
+        }
         "Snapshot" => Ok(ecs.snapshot()),
         "Reset" => {
             ecs.reset();
