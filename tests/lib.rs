@@ -6,6 +6,7 @@ mod model;
 mod placement;
 mod roundtrip;
 mod scenarios;
+mod services_props;
 mod support;
 mod validate;
 mod validate_a;

@@ -1935,3 +1935,93 @@ impl Ecs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dep_rounding_worked_examples() {
+        // DEP-ROUNDING (DG-ROLL): desired 4, min 50 % → may stop 2 first.
+        assert_eq!(deployment_bounds(4, 50, 200).0, 2);
+        // desired 2, min 75 % → bound 2, can stop nothing.
+        assert_eq!(deployment_bounds(2, 75, 100), (2, 2));
+        // desired 4, max 200 % → may start 4 before stopping.
+        assert_eq!(deployment_bounds(4, 100, 200).1, 8);
+        // desired 3, max 125 % → bound 3, can start nothing.
+        assert_eq!(deployment_bounds(3, 50, 125), (2, 3));
+        assert_eq!(deployment_bounds(0, 100, 200), (0, 0));
+    }
+
+    #[test]
+    fn dep_circuit_breaker_threshold_examples() {
+        // DEP-CIRCUIT-BREAKER (DG-CB): desired 1 → 3; 25 → 13; 400 → 200; 800 → 200.
+        assert_eq!(circuit_breaker_threshold(1), 3);
+        assert_eq!(circuit_breaker_threshold(25), 13);
+        assert_eq!(circuit_breaker_threshold(400), 200);
+        assert_eq!(circuit_breaker_threshold(800), 200);
+        assert_eq!(circuit_breaker_threshold(8), 4);
+    }
+
+    #[test]
+    fn dep_config_defaults_and_daemon_limit() {
+        // DEP-CONFIG-DEFAULTS: REPLICA 100/200, DAEMON 0/100; SVC-DAEMON: max > 100 refused.
+        let replica = resolve_configuration(None, None, false).unwrap();
+        assert_eq!(
+            (replica.minimum_healthy_percent, replica.maximum_percent),
+            (Some(100), Some(200))
+        );
+        let daemon = resolve_configuration(None, None, true).unwrap();
+        assert_eq!(
+            (daemon.minimum_healthy_percent, daemon.maximum_percent),
+            (Some(0), Some(100))
+        );
+        let too_high = model::DeploymentConfiguration {
+            maximum_percent: Some(200),
+            ..Default::default()
+        };
+        assert!(resolve_configuration(Some(&too_high), None, true).is_err());
+        // UpdateService keeps members it does not name.
+        let half = model::DeploymentConfiguration {
+            minimum_healthy_percent: Some(50),
+            ..Default::default()
+        };
+        let merged = resolve_configuration(Some(&half), Some(&replica), false).unwrap();
+        assert_eq!(
+            (merged.minimum_healthy_percent, merged.maximum_percent),
+            (Some(50), Some(200))
+        );
+    }
+
+    #[test]
+    fn svc_events_are_bounded_newest_first_and_deduplicated() {
+        // SVC-EVENTS: 100 kept, newest first, identical consecutive messages suppressed.
+        let mut record = ServiceRecord {
+            service: model::Service::default(),
+            deployments: Vec::new(),
+            events: Vec::new(),
+            task_arns: Vec::new(),
+            accounted: Vec::new(),
+            steady: false,
+            launch_failures: 0,
+        };
+        for i in 0..150 {
+            record.push_event(format!("{i}"), i, format!("message {i}"));
+            record.push_event(format!("{i}b"), i, format!("message {i}"));
+        }
+        assert_eq!(record.events.len(), MAX_SERVICE_EVENTS);
+        assert_eq!(record.events[0].message.as_deref(), Some("message 149"));
+        assert_eq!(record.events[99].message.as_deref(), Some("message 50"));
+    }
+
+    #[test]
+    fn fault_modes_parse() {
+        assert_eq!(
+            FaultMode::parse("failToStart"),
+            Some(FaultMode::FailToStart)
+        );
+        assert_eq!(FaultMode::parse("exitAfter"), Some(FaultMode::ExitAfter));
+        assert_eq!(FaultMode::parse("unhealthy"), Some(FaultMode::Unhealthy));
+        assert_eq!(FaultMode::parse("other"), None);
+    }
+}
