@@ -9,6 +9,7 @@ mod placement;
 mod planner;
 mod roundtrip;
 mod scenarios;
+mod services_props;
 mod support;
 mod validate;
 mod validate_a;

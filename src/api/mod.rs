@@ -74,6 +74,8 @@ impl From<Error> for ApiError {
             Error::InvalidParameter(_) => "InvalidParameterException",
             Error::Client(_) => "ClientException",
             Error::ServiceNotFound => "ServiceNotFoundException",
+            Error::ServiceNotActive => "ServiceNotActiveException",
+            Error::ClusterContainsServices => "ClusterContainsServicesException",
             Error::TargetNotFound(_) => "TargetNotFoundException",
             Error::AttributeLimitExceeded(_) => "AttributeLimitExceededException",
             Error::ResourceNotFound(_) => "ResourceNotFoundException",
@@ -216,6 +218,25 @@ pub fn call(
                 paginate(all, request.max_results, request.next_token.as_deref())?;
             respond(model::ListTasksResponse {
                 task_arns: Some(arns),
+                next_token,
+                ..Default::default()
+            })
+        }
+        "CreateService" => respond(ecs.create_service(&read(request)?, caller)?),
+        "UpdateService" => respond(ecs.update_service(&read(request)?)?),
+        "DeleteService" => respond(ecs.delete_service(&read(request)?)?),
+        "DescribeServices" => respond(ecs.describe_services(&read(request)?)?),
+        "ListServices" => {
+            let request: model::ListServicesRequest = read(request)?;
+            let all = ecs.service_arns(&request)?;
+            // SVC-LIST-DESCRIBE: ListServices pages hold 10 by default.
+            let (arns, next_token) = paginate(
+                all,
+                Some(request.max_results.unwrap_or(10)),
+                request.next_token.as_deref(),
+            )?;
+            respond(model::ListServicesResponse {
+                service_arns: Some(arns),
                 next_token,
                 ..Default::default()
             })

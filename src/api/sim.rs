@@ -1,4 +1,11 @@
 //! Harness actions (`Sim.*`, scenario-format.md "Harness actions").
+//!
+//! Besides the shared ones, stowplan adds:
+//!
+//! | action | request | effect |
+//! | --- | --- | --- |
+//! | `Sim.CreateSubnet` | `{"subnetId", "availabilityZone"}` | declares a subnet's AZ |
+//! | `Sim.FailTasks` | `{"taskDefinition", "mode", "seconds"}` | every task of the task definition (a family = every revision, or `family:revision` / ARN) created from now on: `failToStart` — PENDING → STOPPED with `TaskFailedToStart`; `exitAfter` — its essential containers exit (code 1) `seconds` after RUNNING (`EssentialContainerExited`); `unhealthy` — once RUNNING it reports `healthStatus` `UNHEALTHY` and a service replaces it; `none` — removes the faults of that task definition. Response `{"faults": N}` (faults in force). |
 
 use serde_json::{Value, json};
 
@@ -72,6 +79,19 @@ pub(super) fn call(ecs: &mut Ecs, action: &str, request: &Value) -> Result<Value
                 text(request, "availabilityZone")?,
             )?;
             Ok(json!({}))
+        }
+        "FailTasks" => {
+            let mode = match text(request, "mode")? {
+                "none" => None,
+                other => Some(crate::control::FaultMode::parse(other).ok_or_else(|| {
+                    scenario_error(format!(
+                        "mode must be failToStart, exitAfter, unhealthy or none, not {other}"
+                    ))
+                })?),
+            };
+            let seconds = request.get("seconds").and_then(Value::as_i64).unwrap_or(0);
+            let faults = ecs.fail_tasks(text(request, "taskDefinition")?, mode, seconds)?;
+            Ok(json!({"faults": faults}))
         }
         "Snapshot" => Ok(ecs.snapshot()),
         "Reset" => {

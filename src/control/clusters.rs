@@ -3,7 +3,7 @@
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use super::{Ecs, Error, InstanceRecord, TaskRecord};
+use super::{Ecs, Error, InstanceRecord, ServiceRecord, TaskRecord};
 use crate::model::{self, KeyValuePair, Tag};
 use crate::state::{ClusterState, InstanceStatus};
 
@@ -26,6 +26,9 @@ pub struct Cluster {
     pub instances: IndexMap<String, InstanceRecord>,
     /// Tasks by ARN, in launch order (stopped ones until they expire).
     pub tasks: IndexMap<String, TaskRecord>,
+    /// Services by name, in creation order (DRAINING and INACTIVE ones included).
+    #[serde(default)]
+    pub services: IndexMap<String, ServiceRecord>,
 }
 
 impl Cluster {
@@ -39,6 +42,7 @@ impl Cluster {
             state: ClusterState::new(),
             instances: IndexMap::new(),
             tasks: IndexMap::new(),
+            services: IndexMap::new(),
         }
     }
 
@@ -74,7 +78,9 @@ impl Cluster {
             registered_container_instances_count: Some(registered as i32),
             running_tasks_count: Some(count_tasks("RUNNING", None) as i32),
             pending_tasks_count: Some(count_tasks("PENDING", None) as i32),
-            active_services_count: Some(0),
+            active_services_count: Some(
+                self.services.values().filter(|s| s.is_active()).count() as i32
+            ),
             statistics: Some(Vec::new()),
             tags: Some(Vec::new()),
             settings: Some(self.settings.clone()),
@@ -99,10 +105,19 @@ impl Cluster {
                     "pendingFargateTasksCount",
                     count_tasks("PENDING", Some(true)),
                 ),
-                pair("activeEC2ServiceCount", 0),
-                pair("activeFargateServiceCount", 0),
-                pair("drainingEC2ServiceCount", 0),
-                pair("drainingFargateServiceCount", 0),
+                pair("activeEC2ServiceCount", self.service_count("ACTIVE", false)),
+                pair(
+                    "activeFargateServiceCount",
+                    self.service_count("ACTIVE", true),
+                ),
+                pair(
+                    "drainingEC2ServiceCount",
+                    self.service_count("DRAINING", false),
+                ),
+                pair(
+                    "drainingFargateServiceCount",
+                    self.service_count("DRAINING", true),
+                ),
             ]);
         }
         if with_tags {
@@ -196,6 +211,9 @@ impl Ecs {
             .any(|task| task.last_status() != "STOPPED")
         {
             return Err(Error::ClusterContainsTasks);
+        }
+        if cluster.services.values().any(|s| !s.is_inactive()) {
+            return Err(Error::ClusterContainsServices);
         }
         let cluster = self.cluster_mut(request.cluster.as_deref())?;
         cluster.status = "INACTIVE".to_string();

@@ -15,6 +15,12 @@ pub enum Error {
     /// The named service does not exist.
     #[error("Service not found.")]
     ServiceNotFound,
+    /// The named service is DRAINING or INACTIVE (SVC-DELETE).
+    #[error("Service was not ACTIVE.")]
+    ServiceNotActive,
+    /// DeleteCluster while services are ACTIVE or DRAINING.
+    #[error("The Cluster cannot be deleted while Services are active.")]
+    ClusterContainsServices,
     /// A Put/DeleteAttributes target is not in the cluster.
     #[error("Could not find {0}")]
     TargetNotFound(String),

@@ -17,6 +17,7 @@ mod error;
 mod ids;
 pub mod instance_types;
 mod instances;
+mod services;
 mod tags;
 mod tasks;
 
@@ -30,6 +31,10 @@ pub use clusters::Cluster;
 pub use error::Error;
 pub use ids::IdGenerator;
 pub use instances::InstanceRecord;
+pub use services::{
+    Fault, FaultMode, HEALTHY_AFTER_SECS, ServiceRecord, circuit_breaker_threshold,
+    deployment_bounds,
+};
 pub use tasks::TaskRecord;
 
 use crate::model::Timestamp;
@@ -88,6 +93,9 @@ pub struct Ecs {
     subnets: BTreeMap<String, String>,
     /// Tags of task definitions, by ARN (other resources keep their own).
     task_definition_tags: BTreeMap<String, Vec<crate::model::Tag>>,
+    /// Faults the harness injected into new tasks (`Sim.FailTasks`).
+    #[serde(default)]
+    faults: Vec<Fault>,
 }
 
 impl Ecs {
@@ -100,6 +108,7 @@ impl Ecs {
             clusters: IndexMap::new(),
             subnets: BTreeMap::new(),
             task_definition_tags: BTreeMap::new(),
+            faults: Vec::new(),
             config,
         }
     }

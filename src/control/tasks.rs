@@ -208,19 +208,22 @@ fn container_plans(
 }
 
 /// Everything RunTask/StartTask check before placing, resolved.
-struct Launch {
-    definition: TaskDefinition,
-    launch_type: LaunchType,
-    group: String,
-    subnets: Vec<String>,
-    constraints: Vec<Constraint>,
-    strategy: Vec<StrategyRule>,
-    platform_version: Option<String>,
+pub(crate) struct Launch {
+    pub(crate) definition: TaskDefinition,
+    pub(crate) launch_type: LaunchType,
+    pub(crate) group: String,
+    pub(crate) subnets: Vec<String>,
+    pub(crate) constraints: Vec<Constraint>,
+    pub(crate) strategy: Vec<StrategyRule>,
+    pub(crate) platform_version: Option<String>,
 }
 
 impl Ecs {
     /// Resolves the task definition for a launch (TD-LOOKUP-FORMS, TD-LOOKUP-INACTIVE).
-    fn launchable_definition(&self, reference: Option<&str>) -> Result<TaskDefinition, Error> {
+    pub(crate) fn launchable_definition(
+        &self,
+        reference: Option<&str>,
+    ) -> Result<TaskDefinition, Error> {
         let reference = reference
             .filter(|r| !r.is_empty())
             .ok_or_else(|| invalid("taskDefinition can not be blank."))?;
@@ -235,7 +238,7 @@ impl Ecs {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn check_launch(
+    pub(crate) fn check_launch(
         &self,
         task_definition: Option<&str>,
         launch_type: Option<&LaunchType>,
@@ -246,6 +249,30 @@ impl Ecs {
         platform_version: Option<&str>,
     ) -> Result<Launch, Error> {
         let definition = self.launchable_definition(task_definition)?;
+        self.check_launch_with(
+            definition,
+            launch_type,
+            network,
+            group,
+            request_constraints,
+            request_strategy,
+            platform_version,
+        )
+    }
+
+    /// [`Ecs::check_launch`] for a definition already resolved (a service keeps launching
+    /// the revision it was given even after it is deregistered).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn check_launch_with(
+        &self,
+        definition: TaskDefinition,
+        launch_type: Option<&LaunchType>,
+        network: Option<&model::NetworkConfiguration>,
+        group: Option<&str>,
+        request_constraints: &[model::PlacementConstraint],
+        request_strategy: Option<&[model::PlacementStrategy]>,
+        platform_version: Option<&str>,
+    ) -> Result<Launch, Error> {
         let launch_type = launch_type.cloned().unwrap_or(LaunchType::Ec2);
         let compatibility = model::Compatibility::from(launch_type.as_str());
         let supported = definition
@@ -657,7 +684,7 @@ impl Ecs {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn new_task(
+    pub(crate) fn new_task(
         &mut self,
         cluster_key: &str,
         launch: &Launch,
@@ -922,9 +949,10 @@ impl Ecs {
             return Err(invalid("family must match ^[a-zA-Z0-9\\-_]+$"));
         }
         let cluster = self.cluster(request.cluster.as_deref())?;
-        if request.service_name.is_some() {
-            return Err(Error::ServiceNotFound);
-        }
+        let service_tasks = match &request.service_name {
+            Some(name) => Some(cluster.service_task_arns(name)?),
+            None => None,
+        };
         if request.started_by.is_some()
             && (request.family.is_some()
                 || request.container_instance.is_some()
@@ -959,6 +987,7 @@ impl Ecs {
             .filter(|(_, t)| {
                 request.started_by.is_none() || t.task.started_by == request.started_by
             })
+            .filter(|(arn, _)| service_tasks.as_ref().is_none_or(|s| s.contains(*arn)))
             .filter(|(_, t)| {
                 request
                     .launch_type
@@ -975,11 +1004,27 @@ impl Ecs {
         if !(0..=31_536_000).contains(&seconds) {
             return Err(invalid("seconds must be between 0 and 31536000."));
         }
+        self.advance_observed(seconds, |_| {})
+    }
+
+    /// [`Ecs::advance`], calling `observe` after every internal step of the service scheduler
+    /// (property tests check deployment bounds there, not only once per tick).
+    pub fn advance_observed(
+        &mut self,
+        seconds: i64,
+        mut observe: impl FnMut(&Ecs),
+    ) -> Result<(), Error> {
+        if !(0..=31_536_000).contains(&seconds) {
+            return Err(invalid("seconds must be between 0 and 31536000."));
+        }
         self.now += seconds;
         let now = self.now;
+        self.apply_faults_before_agents();
         for cluster in self.clusters.values_mut() {
             cluster.tick(now);
         }
+        self.apply_faults_after_agents();
+        self.run_service_schedulers(&mut observe);
         Ok(())
     }
 
@@ -1118,7 +1163,7 @@ impl Ecs {
 }
 
 /// The reservation a placement of `demand` takes on one instance (lowest free GPUs, RES-GPU).
-fn demand_reservation(
+pub(crate) fn demand_reservation(
     state: &crate::state::ClusterState,
     idx: InstanceIdx,
     demand: &Demand,
