@@ -109,7 +109,7 @@ pub struct ServiceRecord {
     pub service: model::Service,
     /// Deployments, PRIMARY first, then older ones (ACTIVE) newest first.
     pub deployments: Vec<model::Deployment>,
-    /// Service events, newest first, at most [`MAX_SERVICE_EVENTS`].
+    /// Service events, newest first, at most 100 (SVC-EVENTS).
     pub events: Vec<model::ServiceEvent>,
     /// ARNs of the tasks it started (until they expire), in launch order.
     pub task_arns: Vec<String>,
@@ -1675,9 +1675,7 @@ impl Ecs {
         let candidates: Vec<&View> = views
             .iter()
             .filter(|v| v.desired_running)
-            .filter(|v| {
-                v.draining || (v.deployment != primary && !failed) || v.deployment == primary
-            })
+            .filter(|v| v.draining || v.deployment == primary || !failed)
             .collect();
         let mut chosen: Vec<String> = Vec::new();
         let mut stop_blocked = false;

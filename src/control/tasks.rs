@@ -998,8 +998,9 @@ impl Ecs {
             .collect())
     }
 
-    /// One tick of the simulated agents (scenario-format.md, "Time"): the clock moves, every
-    /// task takes one step along its path (TASK-TRANSITIONS), stopped tasks expire.
+    /// One tick (scenario-format.md, "Time"): the clock moves, harness faults act
+    /// (`Sim.FailTasks`), every task takes one step along its path (TASK-TRANSITIONS), stopped
+    /// tasks expire, then the service scheduler and deployments run until nothing changes.
     pub fn advance(&mut self, seconds: i64) -> Result<(), Error> {
         if !(0..=31_536_000).contains(&seconds) {
             return Err(invalid("seconds must be between 0 and 31536000."));
