@@ -43,3 +43,8 @@ pub enum Error {
     #[error("{0}")]
     LimitExceeded(String),
 }
+
+/// An `InvalidParameter` error with `message`.
+pub(crate) fn invalid(message: impl Into<String>) -> Error {
+    Error::InvalidParameter(message.into())
+}

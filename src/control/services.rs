@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::clusters::valid_name;
+use super::error::invalid;
 use super::instances::missing;
 use super::tasks::{Launch, demand_for, demand_reservation};
 use super::{Caller, Cluster, Ecs, Error, TaskRecord};
@@ -224,10 +225,6 @@ pub fn deployment_bounds(desired: i64, minimum_percent: i64, maximum_percent: i6
 /// DEP-CIRCUIT-BREAKER: the failure threshold T = clamp(⌈0.5 × desired⌉, 3, 200).
 pub fn circuit_breaker_threshold(desired: i64) -> i64 {
     ((desired + 1) / 2).clamp(3, 200)
-}
-
-fn invalid(message: impl Into<String>) -> Error {
-    Error::InvalidParameter(message.into())
 }
 
 fn task_id(arn: &str) -> &str {

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::error::invalid;
 use super::instances::missing;
 use super::{Cluster, Ecs, Error};
 use crate::model::{
@@ -78,10 +79,6 @@ impl TaskRecord {
         self.task.last_status = Some(status.to_string());
         self.task.version = Some(self.task.version.unwrap_or(0) + 1);
     }
-}
-
-fn invalid(message: impl Into<String>) -> Error {
-    Error::InvalidParameter(message.into())
 }
 
 /// What a task of `definition` reserves on an instance (RES-CPU, RES-MEMORY,
