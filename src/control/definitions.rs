@@ -57,12 +57,7 @@ impl Ecs {
             .describe(reference)
             .map_err(|_| Error::Client("Unable to describe task definition.".to_string()))?
             .clone();
-        let with_tags = request
-            .include
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .any(|f| f.as_str() == "TAGS");
+        let with_tags = super::includes_tags(request.include.iter().flatten().map(|f| f.as_str()));
         let tags = with_tags.then(|| {
             self.task_definition_tags(
                 definition

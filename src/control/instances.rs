@@ -446,23 +446,13 @@ impl Ecs {
         request: &model::DescribeContainerInstancesRequest,
     ) -> Result<model::DescribeContainerInstancesResponse, Error> {
         let cluster = self.cluster(request.cluster.as_deref())?;
-        let wanted = request.container_instances.as_deref().unwrap_or_default();
-        if wanted.is_empty() {
-            return Err(Error::InvalidParameter(
-                "containerInstances can not be empty.".to_string(),
-            ));
-        }
-        if wanted.len() > 100 {
-            return Err(Error::InvalidParameter(
-                "containerInstances can have at most 100 items.".to_string(),
-            ));
-        }
-        let with_tags = request
-            .include
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .any(|field| field.as_str() == "TAGS");
+        let wanted = super::describe_batch(
+            request.container_instances.as_deref(),
+            100,
+            "containerInstances can not be empty.",
+            "containerInstances can have at most 100 items.",
+        )?;
+        let with_tags = super::includes_tags(request.include.iter().flatten().map(|f| f.as_str()));
         let mut instances = Vec::new();
         let mut failures = Vec::new();
         for parameter in wanted {

@@ -64,6 +64,29 @@ impl Default for EcsConfig {
     }
 }
 
+/// The ids or ARNs a Describe* call names, checked for its size: 1 to `max` items, with ECS's
+/// `InvalidParameterException` texts for an empty and an oversized list.
+pub(crate) fn describe_batch<'a>(
+    wanted: Option<&'a [String]>,
+    max: usize,
+    empty: &str,
+    too_many: &str,
+) -> Result<&'a [String], Error> {
+    let wanted = wanted.unwrap_or_default();
+    if wanted.is_empty() {
+        return Err(error::invalid(empty));
+    }
+    if wanted.len() > max {
+        return Err(error::invalid(too_many));
+    }
+    Ok(wanted)
+}
+
+/// Whether a Describe* `include` list asks for `TAGS`.
+pub(crate) fn includes_tags<'a>(fields: impl IntoIterator<Item = &'a str>) -> bool {
+    fields.into_iter().any(|field| field == "TAGS")
+}
+
 /// Who is calling: recorded where ECS records it (`registeredBy`, ...), and where the
 /// authorization layer will sit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -877,20 +877,14 @@ impl Ecs {
         &self,
         request: &model::DescribeServicesRequest,
     ) -> Result<model::DescribeServicesResponse, Error> {
-        let wanted = request.services.as_deref().unwrap_or_default();
-        if wanted.is_empty() {
-            return Err(invalid("Services cannot be empty."));
-        }
-        if wanted.len() > MAX_DESCRIBE_SERVICES {
-            return Err(invalid("services can have at most 10 items."));
-        }
+        let wanted = super::describe_batch(
+            request.services.as_deref(),
+            MAX_DESCRIBE_SERVICES,
+            "Services cannot be empty.",
+            "services can have at most 10 items.",
+        )?;
         let cluster = self.cluster(request.cluster.as_deref())?;
-        let with_tags = request
-            .include
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .any(|f| f.as_str() == "TAGS");
+        let with_tags = super::includes_tags(request.include.iter().flatten().map(|f| f.as_str()));
         let mut services = Vec::new();
         let mut failures = Vec::new();
         for parameter in wanted {

@@ -900,20 +900,14 @@ impl Ecs {
         &self,
         request: &model::DescribeTasksRequest,
     ) -> Result<model::DescribeTasksResponse, Error> {
-        let wanted = request.tasks.as_deref().unwrap_or_default();
-        if wanted.is_empty() {
-            return Err(invalid("Tasks cannot be empty."));
-        }
-        if wanted.len() > MAX_DESCRIBE_TASKS {
-            return Err(invalid("taskIds can have at most 100 items."));
-        }
+        let wanted = super::describe_batch(
+            request.tasks.as_deref(),
+            MAX_DESCRIBE_TASKS,
+            "Tasks cannot be empty.",
+            "taskIds can have at most 100 items.",
+        )?;
         let cluster = self.cluster(request.cluster.as_deref())?;
-        let with_tags = request
-            .include
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .any(|f| f.as_str() == "TAGS");
+        let with_tags = super::includes_tags(request.include.iter().flatten().map(|f| f.as_str()));
         let mut tasks = Vec::new();
         let mut failures = Vec::new();
         for parameter in wanted {
