@@ -13,6 +13,7 @@
 //! 5. [`cql`]: the cluster query language (lexer, parser, printer, evaluator).
 //! 6. [`state`] and [`placement`]: cluster state and the deterministic placement engine.
 //! 7. [`planner`]: the offline capacity planner (vector bin packing with a bounded local search).
+//! 8. [`iam`]: the IAM policy language and evaluator (no ECS knowledge inside).
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 #![warn(missing_debug_implementations)]
@@ -20,6 +21,7 @@
 pub mod api;
 pub mod control;
 pub mod cql;
+pub mod iam;
 pub mod json;
 pub mod model;
 pub mod placement;
