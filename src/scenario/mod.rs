@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::api::{self, ApiError};
-use crate::control::{Caller, Ecs, EcsConfig};
+use crate::control::{Ecs, EcsConfig};
 use crate::json::Pointer;
 
 /// A scenario file that cannot be run at all: not JSON, or not a scenario object.
@@ -101,17 +101,14 @@ pub fn run(scenario: &Value) -> Result<Vec<Value>, ScenarioFileError> {
 #[derive(Debug)]
 pub struct Runner {
     ecs: Ecs,
-    caller: Caller,
     captures: BTreeMap<String, Value>,
 }
 
 impl Runner {
     /// A runner over a fresh ECS.
     pub fn new(config: EcsConfig) -> Self {
-        let caller = Caller::root(&config.account);
         Runner {
             ecs: Ecs::new(config),
-            caller,
             captures: BTreeMap::new(),
         }
     }
@@ -163,7 +160,8 @@ impl Runner {
             Some(Value::Object(capture)) => capture.clone(),
             Some(_) => return Err(scenario_error("'capture' must be an object")),
         };
-        let response = api::call(&mut self.ecs, action, &request, &self.caller)?;
+        let caller = self.ecs.harness_caller();
+        let response = api::call(&mut self.ecs, action, &request, &caller)?;
         let mut captured = Vec::new();
         for (name, pointer) in &capture {
             let value = pointer
