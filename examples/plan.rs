@@ -10,7 +10,7 @@
 
 use std::process::ExitCode;
 
-use stowplan::planner::{self, Options, Problem, Resources};
+use stowplan::planner::{self, Options, Problem};
 
 fn main() -> ExitCode {
     let mut options = Options::default();
@@ -47,7 +47,7 @@ fn main() -> ExitCode {
 
 fn run(path: &str, options: &Options) -> Result<String, String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    let problem = parse(&text)?;
+    let problem = Problem::from_vbp_text(&text)?;
     // Timing the packing is the point of this example: allow the wall clock here only.
     #[allow(clippy::disallowed_methods)]
     let started = std::time::Instant::now();
@@ -65,33 +65,4 @@ fn run(path: &str, options: &Options) -> Result<String, String> {
         "millis": (millis * 10.0).round() / 10.0,
     });
     Ok(line.to_string())
-}
-
-/// The format of `shared/data/vbp/README.md`: `n`, the two capacities, then `index w1 w2` per
-/// item, as a whitespace-separated token stream.
-fn parse(text: &str) -> Result<Problem, String> {
-    let numbers = text
-        .split_whitespace()
-        .map(|token| {
-            token
-                .parse::<u64>()
-                .map_err(|_| format!("not an integer: {token:?}"))
-        })
-        .collect::<Result<Vec<u64>, String>>()?;
-    let (&n, rest) = numbers.split_first().ok_or("empty file")?;
-    let n = usize::try_from(n).map_err(|_| "item count too large")?;
-    if rest.len() != 2 + 3 * n {
-        return Err(format!(
-            "expected {} numbers after n, found {}",
-            2 + 3 * n,
-            rest.len()
-        ));
-    }
-    Ok(Problem {
-        capacity: Resources::new(rest[0], rest[1]),
-        items: rest[2..]
-            .chunks(3)
-            .map(|item| Resources::new(item[1], item[2]))
-            .collect(),
-    })
 }

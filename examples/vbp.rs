@@ -11,6 +11,7 @@
 use std::process::ExitCode;
 
 use stowplan::placement::{BinpackField, Demand, Engine, PlacementRequest, StrategyRule};
+use stowplan::planner::Problem;
 use stowplan::state::{ClusterState, InstanceSpec};
 
 fn main() -> ExitCode {
@@ -33,28 +34,16 @@ fn main() -> ExitCode {
 
 fn pack(path: &str) -> Result<String, String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    let numbers = text
-        .split_whitespace()
-        .map(|token| {
-            token
-                .parse::<u64>()
-                .map_err(|_| format!("not an integer: {token:?}"))
-        })
-        .collect::<Result<Vec<u64>, String>>()?;
-    let (&n, rest) = numbers.split_first().ok_or("empty file")?;
-    let n = usize::try_from(n).map_err(|_| "item count too large")?;
-    if rest.len() != 2 + 3 * n {
-        return Err(format!(
-            "expected {} numbers after n, found {}",
-            2 + 3 * n,
-            rest.len()
-        ));
-    }
+    let problem = Problem::from_vbp_text(&text)?;
     let to_u32 = |value: u64| u32::try_from(value).map_err(|_| format!("{value} is too large"));
-    let (capacity_cpu, capacity_memory) = (to_u32(rest[0])?, to_u32(rest[1])?);
-    let items: Vec<(u32, u32)> = rest[2..]
-        .chunks(3)
-        .map(|item| Ok((to_u32(item[1])?, to_u32(item[2])?)))
+    let (capacity_cpu, capacity_memory) = (
+        to_u32(problem.capacity.cpu)?,
+        to_u32(problem.capacity.memory)?,
+    );
+    let items: Vec<(u32, u32)> = problem
+        .items
+        .iter()
+        .map(|item| Ok((to_u32(item.cpu)?, to_u32(item.memory)?)))
         .collect::<Result<_, String>>()?;
 
     let strategy = vec![StrategyRule::Binpack(BinpackField::Memory)];
@@ -87,6 +76,6 @@ fn pack(path: &str) -> Result<String, String> {
         .file_stem()
         .and_then(|stem| stem.to_str())
         .unwrap_or(path);
-    let line = serde_json::json!({ "instance": name, "n": n, "bins": state.len(), "l1": l1 });
+    let line = serde_json::json!({ "instance": name, "n": problem.items.len(), "bins": state.len(), "l1": l1 });
     Ok(line.to_string())
 }

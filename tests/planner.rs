@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use stowplan::planner::{self, Options, Problem, Resources};
+use stowplan::planner::{self, Options, Problem};
 
 fn shared(relative: &str) -> Option<String> {
     let path = format!("{}/../shared/{relative}", env!("CARGO_MANIFEST_DIR"));
@@ -18,19 +18,7 @@ fn shared(relative: &str) -> Option<String> {
 }
 
 fn parse(text: &str) -> Problem {
-    let numbers: Vec<u64> = text
-        .split_whitespace()
-        .map(|token| token.parse().unwrap())
-        .collect();
-    let n = numbers[0] as usize;
-    assert_eq!(numbers.len(), 3 + 3 * n);
-    Problem {
-        capacity: Resources::new(numbers[1], numbers[2]),
-        items: numbers[3..]
-            .chunks(3)
-            .map(|item| Resources::new(item[1], item[2]))
-            .collect(),
-    }
+    Problem::from_vbp_text(text).unwrap()
 }
 
 #[test]

@@ -88,6 +88,51 @@ pub struct Problem {
     pub items: Vec<Resources>,
 }
 
+impl Problem {
+    /// Reads the plain-text 2-D vector bin-packing format (the one of the classic
+    /// Caprara–Toth / Spieksma instance sets): the item count `n`, the two bin capacities
+    /// (read as CPU units and MiB), then `index size1 size2` for each item, all as
+    /// whitespace-separated integers.
+    ///
+    /// ```
+    /// use stowplan::planner::{Problem, Resources};
+    ///
+    /// let problem = Problem::from_vbp_text("2  10 20  1 5 5  2 6 9")?;
+    /// assert_eq!(problem.capacity, Resources::new(10, 20));
+    /// assert_eq!(problem.items, vec![Resources::new(5, 5), Resources::new(6, 9)]);
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn from_vbp_text(text: &str) -> Result<Problem, String> {
+        let numbers = text
+            .split_whitespace()
+            .map(|token| {
+                token
+                    .parse::<u64>()
+                    .map_err(|_| format!("not an integer: {token:?}"))
+            })
+            .collect::<Result<Vec<u64>, String>>()?;
+        let (&n, rest) = numbers.split_first().ok_or("empty file")?;
+        let expected = usize::try_from(n)
+            .ok()
+            .and_then(|n| n.checked_mul(3))
+            .and_then(|n| n.checked_add(2))
+            .ok_or("item count too large")?;
+        if rest.len() != expected {
+            return Err(format!(
+                "expected {expected} numbers after n, found {}",
+                rest.len()
+            ));
+        }
+        Ok(Problem {
+            capacity: Resources::new(rest[0], rest[1]),
+            items: rest[2..]
+                .chunks(3)
+                .map(|item| Resources::new(item[1], item[2]))
+                .collect(),
+        })
+    }
+}
+
 /// How hard to try.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Options {
