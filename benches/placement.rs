@@ -3,29 +3,43 @@
 //!
 //! ```text
 //! cargo bench --bench placement
+//! STOWPLAN_BENCH_TASKS=100000 cargo bench --bench placement -- stream
 //! ```
 //!
-//! Each placement iteration plans one batch of [`BATCH`] tasks against the same state (the plan
-//! is not applied, so every iteration does the same work); instances are sized so that the whole
-//! batch fits, and every case asserts that before it is timed. Throughput is in tasks.
-//! `examples/perf.rs` measures the same engine over evolving states and against the oracle.
+//! - `placement/<M>/<case>`: one iteration plans one batch of [`BATCH`] tasks against the same
+//!   state (the plan is not applied, so every iteration does the same work); instances are sized
+//!   so that the whole batch fits, and every case asserts that before it is timed.
+//! - `stream/<M>/<case>`: one iteration places [`STREAM_TASKS`] tasks (1,000,000 unless
+//!   `STOWPLAN_BENCH_TASKS` says otherwise) in applied plans of [`BATCH`], stopping the oldest
+//!   batch whenever [`LIVE_BATCHES`] are running so that the cluster never fills: every plan must
+//!   place its whole batch (asserted in the loop, before the time is reported). Only planning is
+//!   timed; applying and stopping are not. The state's persistent index replays the instances
+//!   that applying and stopping changed, so this is the steady-state cost of a long-running
+//!   cluster.
+//!
+//! Throughput is in tasks. `examples/perf.rs` measures the same engine against the oracle.
 
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use stowplan::cql::{self, Subject};
 use stowplan::placement::rng::SplitMix64;
 use stowplan::placement::{Constraint, Demand, Engine, PlacementRequest, StrategyRule};
-use stowplan::state::{ClusterState, InstanceSpec};
+use stowplan::state::{ClusterState, InstanceSpec, TaskId};
 
 const BATCH: u32 = 1_000;
+/// Tasks placed per `stream` iteration, unless `STOWPLAN_BENCH_TASKS` is set.
+const STREAM_TASKS: u64 = 1_000_000;
+/// Batches kept running in the `stream` benches; the oldest is stopped beyond this.
+const LIVE_BATCHES: usize = 4;
 const ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-east-1c"];
 const TYPES: [&str; 3] = ["m5.large", "c5.xlarge", "r5.large"];
 const MEMBER_OF: &str = "attribute:ecs.availability-zone in [us-east-1a, us-east-1b]";
 
-/// `n_instances` instances in three zones, large enough that a batch fits in two of the zones.
-fn cluster(n_instances: usize) -> ClusterState {
-    let per_instance = (BATCH as usize / n_instances + 1) as u32 * 2;
+/// `n_instances` instances in three zones, large enough that `live` tasks fit in two of the zones.
+fn cluster(n_instances: usize, live: usize) -> ClusterState {
+    let per_instance = (live / n_instances + 1) as u32 * 2;
     let mut rng = SplitMix64::new(7);
     let mut state = ClusterState::new();
     for k in 0..n_instances {
@@ -47,7 +61,7 @@ fn placement(c: &mut Criterion) {
     ];
     let member_of = Constraint::member_of(MEMBER_OF).expect("the expression parses");
     for n_instances in [100, 1_000, 5_000] {
-        let state = cluster(n_instances);
+        let state = cluster(n_instances, BATCH as usize);
         let mut group = c.benchmark_group(format!("placement/{n_instances}"));
         group
             .throughput(Throughput::Elements(u64::from(BATCH)))
@@ -79,6 +93,94 @@ fn placement(c: &mut Criterion) {
                 };
                 group.bench_function(BenchmarkId::from_parameter(name), |b| {
                     b.iter(|| engine.plan(&state, &request).expect("valid request"))
+                });
+            }
+        }
+        group.finish();
+    }
+}
+
+fn stream_tasks() -> u64 {
+    std::env::var("STOWPLAN_BENCH_TASKS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(STREAM_TASKS)
+        .max(u64::from(BATCH))
+}
+
+/// Places `total` tasks in applied plans of [`BATCH`] on a clone of `base`, stopping the oldest
+/// batch beyond [`LIVE_BATCHES`]; returns the time spent planning. Panics if a plan does not
+/// place its whole batch.
+// Timing is the point of a benchmark: allow the wall clock here only.
+#[allow(clippy::disallowed_methods)]
+fn stream(base: &ClusterState, request: &PlacementRequest, total: u64) -> Duration {
+    let mut state = base.clone();
+    let mut engine = Engine::new();
+    // Build the state's index for the shape (O(M), once per cluster), untimed.
+    let _ = engine.plan(&state, request).expect("valid request");
+    let mut live: VecDeque<Vec<TaskId>> = VecDeque::new();
+    let mut planning = Duration::ZERO;
+    let mut placed = 0u64;
+    while placed < total {
+        let started = Instant::now();
+        let plan = engine.plan(&state, request).expect("valid request");
+        planning += started.elapsed();
+        assert_eq!(
+            plan.n_placed(),
+            BATCH as usize,
+            "a stream plan must place its batch"
+        );
+        placed += BATCH as u64;
+        live.push_back(plan.apply(&mut state).expect("fresh plan applies"));
+        if live.len() > LIVE_BATCHES {
+            for task_id in live.pop_front().unwrap_or_default() {
+                state.release_task(task_id).expect("running task");
+            }
+        }
+    }
+    assert!(placed >= total);
+    planning
+}
+
+fn placement_stream(c: &mut Criterion) {
+    let total = stream_tasks();
+    let strategies = [
+        "binpack:memory",
+        "binpack:cpu",
+        "spread:attribute:ecs.availability-zone",
+        "spread:instanceId",
+        "random",
+    ];
+    let member_of = Constraint::member_of(MEMBER_OF).expect("the expression parses");
+    for n_instances in [100, 1_000, 5_000] {
+        let base = cluster(n_instances, (LIVE_BATCHES + 1) * BATCH as usize);
+        let mut group = c.benchmark_group(format!("stream/{n_instances}"));
+        group
+            .throughput(Throughput::Elements(total))
+            .sample_size(10)
+            .warm_up_time(Duration::from_millis(1))
+            .measurement_time(Duration::from_secs(1));
+        for strategy in strategies {
+            let rule: StrategyRule = strategy.parse().expect("known strategy");
+            for constrained in [false, true] {
+                let mut request = PlacementRequest::new(Demand::new(128, 256), "family:web")
+                    .with_count(BATCH)
+                    .with_strategy(vec![rule.clone()])
+                    .with_seed(1);
+                if constrained {
+                    request = request.with_constraint(member_of.clone());
+                }
+                let name = if constrained {
+                    format!("{strategy}+memberOf")
+                } else {
+                    strategy.to_owned()
+                };
+                group.bench_function(BenchmarkId::new(name, total), |b| {
+                    b.iter_custom(|iterations| {
+                        (0..iterations)
+                            .map(|_| stream(&base, &request, total))
+                            .sum()
+                    })
                 });
             }
         }
@@ -158,5 +260,5 @@ fn cql_eval(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, placement, cql_eval);
+criterion_group!(benches, placement, placement_stream, cql_eval);
 criterion_main!(benches);

@@ -14,6 +14,9 @@
 //! 6. The same state, request and seed give the same plan.
 //! 7. A plan that fails to apply (stale) leaves the state byte-identical.
 //! 8. Serialising and restoring the state gives an equal state and the same bytes.
+//! 9. The state's persistent placement index stays exact across interleaved state changes
+//!    (tasks placed and stopped, instances registered, deregistered, drained, disconnected,
+//!    attributes put and deleted) and plans that are not applied: engine == oracle after each.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -26,6 +29,7 @@ use stowplan::placement::{
 };
 use stowplan::state::{
     ClusterState, InstanceIdx, InstanceSpec, InstanceStatus, MAX_RESERVED_PORTS, Reservation,
+    TaskId,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -315,6 +319,50 @@ fn build(instances: &[GenInstance], tasks: &[GenTask], rng: u64) -> ClusterState
     state
 }
 
+/// One change between plans, for invariant 9.
+#[derive(Clone, Debug)]
+enum Change {
+    /// Plan the k-th request; apply the plan or not.
+    Plan(usize, bool),
+    /// Stop the k-th running task (RES-RELEASE).
+    Release(usize),
+    Status(usize, InstanceStatus),
+    Agent(usize, bool),
+    /// Put an attribute; new zone and rack values change the spread buckets.
+    Put(usize, &'static str, Option<&'static str>),
+    Delete(usize, &'static str),
+    Register(GenInstance),
+    /// Deregister with force (CI-DEREGISTER).
+    Deregister(usize),
+}
+
+fn gen_change() -> impl Strategy<Value = Change> {
+    prop_oneof![
+        6 => (0usize..6, prop::bool::weighted(0.8)).prop_map(|(k, apply)| Change::Plan(k, apply)),
+        3 => (0usize..64).prop_map(Change::Release),
+        1 => (0usize..64, prop::sample::select(vec![InstanceStatus::Active, InstanceStatus::Draining]))
+            .prop_map(|(k, status)| Change::Status(k, status)),
+        1 => (0usize..64, any::<bool>()).prop_map(|(k, connected)| Change::Agent(k, connected)),
+        2 => (
+            0usize..64,
+            prop::sample::select(vec![
+                ("ecs.availability-zone", Some("us-east-1a")),
+                ("ecs.availability-zone", Some("us-east-1c")),
+                ("ecs.availability-zone", Some("us-east-1d")),
+                ("rack", Some("r1")),
+                ("rack", Some("r3")),
+                ("rack", None),
+                ("ecs.instance-type", Some("m5.xlarge")),
+            ]),
+        )
+            .prop_map(|(k, (name, value))| Change::Put(k, name, value)),
+        1 => (0usize..64, prop::sample::select(vec!["ecs.availability-zone", "rack"]))
+            .prop_map(|(k, name)| Change::Delete(k, name)),
+        1 => gen_instance().prop_map(Change::Register),
+        1 => (0usize..64).prop_map(Change::Deregister),
+    ]
+}
+
 // ---------------------------------------------------------------------------------------------
 // Invariant checks on a state, recomputed from its tasks.
 
@@ -483,6 +531,94 @@ proptest! {
             prop_assert_eq!(&planned, &oracle::plan(&state, &request).unwrap());
             planned.apply(&mut state).unwrap();
             assert_consistent(&state);
+        }
+    }
+
+    /// Invariant 9: the persistent index (kept in the state, replayed from its change log)
+    /// against the oracle, with state changes of every kind between plans, shapes reused across
+    /// plans (indexed and scanned ones), plans dropped without being applied, and a fresh clone
+    /// (empty index) planning the same requests at the end.
+    #[test]
+    fn pl_persistent_index_equals_oracle_across_interleaved_changes(
+        instances in prop::collection::vec(gen_instance(), 1..12),
+        tasks in prop::collection::vec(gen_task(), 0..12),
+        requests in prop::collection::vec(
+            (gen_request(), 1u32..=8, prop::option::of(0..INDEXED_SHAPES.len())),
+            1..=6,
+        ),
+        changes in prop::collection::vec(gen_change(), 1..40),
+        rng in any::<u64>(),
+    ) {
+        let mut state = build(&instances, &tasks, rng);
+        let requests: Vec<PlacementRequest> = requests
+            .into_iter()
+            .map(|((request, _), count, shape)| {
+                let request = request.with_count(count);
+                match shape {
+                    Some(shape) => request.with_strategy(INDEXED_SHAPES[shape]()),
+                    None => request,
+                }
+            })
+            .collect();
+        let mut engine = Engine::new();
+        let mut registered = instances.len();
+        for change in &changes {
+            let n = state.len().max(1);
+            let idx = |k: usize| InstanceIdx((k % n) as u32);
+            match change {
+                Change::Plan(k, apply) => {
+                    let request = &requests[k % requests.len()];
+                    let planned = engine.plan(&state, request).unwrap();
+                    prop_assert_eq!(&planned, &oracle::plan(&state, request).unwrap());
+                    if *apply {
+                        planned.apply(&mut state).unwrap();
+                    }
+                }
+                Change::Release(k) => {
+                    let running: Vec<TaskId> = state.tasks().map(|(task_id, _)| task_id).collect();
+                    if !running.is_empty() {
+                        state.release_task(running[k % running.len()]).unwrap();
+                    }
+                }
+                Change::Status(k, status) => {
+                    let _ = state.set_status(idx(*k), *status);
+                }
+                Change::Agent(k, connected) => {
+                    let _ = state.set_agent_connected(idx(*k), *connected);
+                }
+                Change::Put(k, name, value) => {
+                    state.put_attribute(idx(*k), name, *value).unwrap();
+                }
+                Change::Delete(k, name) => {
+                    state.delete_attribute(idx(*k), name).unwrap();
+                }
+                Change::Register(generated) => {
+                    let mut spec = InstanceSpec::new(format!("n-{registered}"), generated.cpu, generated.memory)
+                        .with_ports_tcp(generated.ports_tcp.clone())
+                        .with_gpu_ids((0..generated.gpus).map(|g| format!("gpu-{g}")).collect())
+                        .with_eni_capacity(generated.eni_capacity)
+                        .with_attribute("ecs.instance-type", Some(generated.instance_type));
+                    if let Some(zone) = generated.zone {
+                        spec = spec.with_attribute("ecs.availability-zone", Some(zone));
+                    }
+                    if let Some(rack) = generated.rack {
+                        spec = spec.with_attribute("rack", Some(rack));
+                    }
+                    registered += 1;
+                    state.register(spec).unwrap();
+                }
+                Change::Deregister(k) => {
+                    let _ = state.deregister(idx(*k), true);
+                }
+            }
+            assert_consistent(&state);
+        }
+        // A clone starts with an empty index; both must still agree with the oracle.
+        let fresh = state.clone();
+        for request in &requests {
+            let reference = oracle::plan(&state, request).unwrap();
+            prop_assert_eq!(&engine.plan(&state, request).unwrap(), &reference);
+            prop_assert_eq!(&placement::plan(&fresh, request).unwrap(), &reference);
         }
     }
 

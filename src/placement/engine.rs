@@ -1,5 +1,5 @@
-//! The fast placement engine: a per-plan index that finds each task's instance in O(log M), with
-//! a batch overlay instead of copies of the state.
+//! The fast placement engine: a persistent index that finds each task's instance in O(log M),
+//! with a batch overlay instead of copies of the state.
 //!
 //! The engine must agree with [`oracle`](super::oracle) on every request; the property tests in
 //! `tests/placement.rs` check it. It shares no filtering or ranking code with the oracle.
@@ -9,33 +9,29 @@
 //! - The state is only read. What earlier tasks of the batch took is kept in an overlay of
 //!   per-instance deltas (`used_*`, `placed`) that is zero outside a plan; the instances touched
 //!   are listed so that resetting costs what the batch touched, not the cluster size.
-//! - The group's existing task counts per instance come from the state's group index, and spread
-//!   bucket counts over every instance of the cluster (PL-SPREAD) are summed from it once per plan.
-//! - **The index** (batches of `INDEX_MIN_COUNT` tasks or more, and rule shapes that
-//!   `indexable` admits, which cover every single rule and RunTask's default): within one plan
-//!   the demand is fixed, so "passes every filter" is a yes/no fact per instance, and a
-//!   placement changes the facts and strategy keys of the chosen instance only. The engine checks
-//!   every instance once (O(M)), puts the survivors' packed strategy keys in a minimum tree
-//!   (`index.rs`) per spread bucket (one bucket unless the first rule spreads over
-//!   an attribute) and the buckets' bests, with each bucket's task count as first key, in a tree
-//!   over buckets. A task then reads the root (ties go to the earliest instance, PL-TIEBREAK; with
-//!   `random` the k-th tied leaf in registration order, PL-RANDOM) and re-checks the chosen
-//!   instance: O(log M). So binpack finds "least remaining among those that fit on every
-//!   dimension" without scanning instances that do not fit.
-//! - **memberOf** results are cached per instance for the plan; an expression that reads one
-//!   attribute only is evaluated once per distinct value of that attribute, and one that reads
-//!   attributes only is never invalidated by a placement (`task:group` and `runningTasksCount`
-//!   terms are re-evaluated on the instance a task lands on).
-//! - **The scan** (single tasks, other shapes, and any task the index finds no instance for):
-//!   one pass over the instances in registration order checks the filters in PL-FAIL-CLOSEST
-//!   order, stopping at the first failure, keeps the best key seen so far, and records the
-//!   instance that got furthest, which is what a failure reports.
+//! - **The index** (rule shapes that `indexable` admits, which cover every single rule and
+//!   RunTask's default): within one request shape "passes every filter" is a yes/no fact per
+//!   instance that depends on that instance alone, and its strategy keys too (a leading spread
+//!   over an attribute adds the bucket's task count). The state keeps, per recently used shape,
+//!   minimum trees over those facts and keys (`persistent.rs`, `index.rs`), updated from the
+//!   state's own change log: a plan replays the instances changed since the shape was last used,
+//!   O(log M) each, then each task reads the root (ties go to the earliest instance,
+//!   PL-TIEBREAK; with `random` the k-th tied leaf in registration order, PL-RANDOM) and
+//!   re-reads the chosen instance with the batch counted: O(log M). After the plan the entry
+//!   forgets the batch again.
+//! - **The scan** (other shapes, and any task the index finds no instance for): one pass over the
+//!   instances in registration order checks the filters in PL-FAIL-CLOSEST order, stopping at the
+//!   first failure, keeps the best key seen so far, and records the instance that got furthest,
+//!   which is what a failure reports. Its per-plan setup (the group's task counts per instance
+//!   and spread bucket) is done the first time a plan needs the scan. **memberOf** results are
+//!   cached per instance for the plan; an expression that reads attributes only is never
+//!   invalidated by a placement (`task:group` and `runningTasksCount` terms are re-evaluated on
+//!   the instance a task lands on).
 //!
-//! Cost per plan: O(M) to build the index, O(log M) per placed task, O(M) per failed task.
-//! Allocation happens per plan (the outcome vector, the compiled rules) and when the scratch
-//! buffers grow, never per placement. The index is rebuilt for every plan because the state
-//! keeps no change log; a persistent index would make small batches (RunTask's 10) O(log M)
-//! too, and was not attempted.
+//! Cost per plan of `k` tasks on `M` instances: O((k + c) log M) where `c` is the number of
+//! instances changed since the shape was last planned, plus O(M) per failed task and O(M) for
+//! the first plan of a shape (or after a change of the bucket layout). Allocation happens per
+//! plan (the outcome vector, the compiled rules) and when buffers grow, never per placement.
 
 use crate::state::{
     AttributeColumn, ClusterState, GpuSet, InstanceIdx, InstanceStatus, MAX_RESERVED_PORTS,
@@ -43,7 +39,8 @@ use crate::state::{
 };
 
 use super::cql;
-use super::index::{self, Best, MinTree};
+use super::index;
+use super::persistent::Index;
 use super::plan::{Failure, FailureReason, Outcome, Placement, Plan};
 use super::request::{
     BinpackField, Constraint, MAX_STRATEGY_RULES, PlacementRequest, RequestError, SpreadField,
@@ -52,14 +49,12 @@ use super::request::{
 use super::rng::SplitMix64;
 use super::subject::BatchView;
 
-/// The smallest batch planned through the index; a single task is cheaper with one scan than
-/// with building the index (both give the same plan).
-const INDEX_MIN_COUNT: u32 = 2;
-
 /// Strategy keys of one candidate, compared lexicographically over the rules before `random`.
 type Keys = [u64; MAX_STRATEGY_RULES];
 
-/// A reusable placement engine: holds scratch buffers sized to the largest cluster seen.
+/// A reusable placement engine: scratch buffers sized to the largest cluster seen. The index it
+/// plans with lives in the state ([`ClusterState`] keeps it up to date), so any engine, fresh or
+/// reused, plans a known request shape in O(k log M).
 #[derive(Debug, Default)]
 pub struct Engine {
     used_cpu: Vec<u32>,
@@ -81,20 +76,13 @@ pub struct Engine {
     /// Per memberOf constraint: true when it reads attributes only, so placing a task cannot
     /// change its result and the cache survives commits.
     member_static: Vec<bool>,
-    /// The per-plan index (see `index.rs`): one tree per spread bucket, over the
-    /// bucket's instances in registration order, and one tree over the buckets.
-    trees: Vec<MinTree>,
-    top: MinTree,
-    bucket_of: Vec<u32>,
-    slot_of: Vec<u32>,
-    bucket_sizes: Vec<u32>,
-    /// Scratch for memoising attribute-only memberOf results per attribute value.
-    memo: Vec<u8>,
+    /// Whether the scan's per-plan setup (`prepare_scan`) was done for this plan.
+    scan_ready: bool,
 }
 
 /// A strategy rule resolved against the state for one plan.
 #[derive(Clone, Copy, Debug)]
-enum Rule<'s> {
+pub(super) enum Rule<'s> {
     BinpackCpu,
     BinpackMemory,
     SpreadInstance,
@@ -106,12 +94,12 @@ enum Rule<'s> {
 
 /// The plan-wide facts about the demand that do not change between tasks.
 #[derive(Debug)]
-struct Prepared<'r> {
-    request: &'r PlacementRequest,
+pub(super) struct Prepared<'r> {
+    pub(super) request: &'r PlacementRequest,
     ports_tcp_conflict: bool,
     ports_udp_conflict: bool,
-    distinct: bool,
-    member_of: Vec<&'r cql::Expr>,
+    pub(super) distinct: bool,
+    pub(super) member_of: Vec<&'r cql::Expr>,
 }
 
 impl Engine {
@@ -121,7 +109,8 @@ impl Engine {
         Engine::default()
     }
 
-    /// Plans `request` against `state` (read-only).
+    /// Plans `request` against `state` (read-only; the state's placement index is brought up to
+    /// date as a side effect).
     ///
     /// # Errors
     ///
@@ -130,6 +119,17 @@ impl Engine {
         &mut self,
         state: &ClusterState,
         request: &PlacementRequest,
+    ) -> Result<Plan, RequestError> {
+        let mut cache = state.placement_index().lock();
+        self.run(state, request, &mut cache.index)
+    }
+
+    /// Plans with this engine's buffers and the state's index.
+    pub(super) fn run(
+        &mut self,
+        state: &ClusterState,
+        request: &PlacementRequest,
+        index: &mut Index,
     ) -> Result<Plan, RequestError> {
         request.validate()?;
         let n_instances = state.len();
@@ -159,18 +159,6 @@ impl Engine {
             });
         }
 
-        // The group's tasks already in the cluster, per instance and per spread bucket.
-        for (instance_idx, count) in state.group_members(&request.group) {
-            let position = instance_idx.as_usize();
-            self.group_count[position] = count;
-            self.counted.push(instance_idx.0);
-            for rule in &rules {
-                if let Rule::SpreadAttribute { column, slot } = *rule {
-                    self.bucket_counts[slot][bucket(column, position)] += count;
-                }
-            }
-        }
-
         let prepared = Prepared {
             request,
             ports_tcp_conflict: has_duplicates(&request.demand.ports_tcp),
@@ -197,26 +185,44 @@ impl Engine {
                 .iter()
                 .map(|expr| attribute_names(expr).is_some()),
         );
-        let indexed = request.count >= INDEX_MIN_COUNT && indexable(&rules, has_random);
-        if indexed {
-            self.build_index(state, &prepared, &rules);
-        }
+        self.scan_ready = false;
+        let entry =
+            indexable(&rules, has_random).then(|| index.prepare(self, state, &prepared, &rules));
         let mut outcomes = Vec::with_capacity(request.count as usize);
         for _ in 0..request.count {
-            let outcome = if indexed {
-                self.place_indexed(state, &prepared, &rules, has_random, &mut rng)
-            } else {
-                self.place_one(state, &prepared, &rules, has_random, &mut rng)
+            let indexed = entry.and_then(|slot| {
+                index
+                    .entry(slot)
+                    .place(self, state, &prepared, has_random, &mut rng)
+            });
+            let outcome = match indexed {
+                Some(outcome) => outcome,
+                None => {
+                    self.prepare_scan(state, &request.group, &rules);
+                    self.place_one(state, &prepared, &rules, has_random, &mut rng)
+                }
             };
             if let Outcome::Placed(placement) = outcome {
                 self.commit(&prepared, &rules, placement);
-                if indexed {
-                    self.refresh(state, &prepared, &rules, placement.instance.as_usize());
+                if let Some(slot) = entry {
+                    index.entry(slot).absorb(
+                        self,
+                        state,
+                        &prepared,
+                        &rules,
+                        placement.instance.as_usize(),
+                    );
                 }
             }
             outcomes.push(outcome);
         }
-        self.reset();
+        if let Some(slot) = entry {
+            index.remember_touched(&self.touched);
+            self.reset();
+            index.restore(slot, self, state, &prepared, &rules, &outcomes);
+        } else {
+            self.reset();
+        }
 
         let demand = &request.demand;
         Ok(Plan {
@@ -234,6 +240,25 @@ impl Engine {
             rng_after: rng.state(),
             uses_state_rng: request.seed.is_none(),
         })
+    }
+
+    /// The scan's per-plan setup: the group's tasks already in the cluster, per instance and per
+    /// spread bucket (added to the batch's, which `commit` counts from the start).
+    fn prepare_scan(&mut self, state: &ClusterState, group: &str, rules: &[Rule<'_>]) {
+        if self.scan_ready {
+            return;
+        }
+        self.scan_ready = true;
+        for (instance_idx, count) in state.group_members(group) {
+            let position = instance_idx.as_usize();
+            self.group_count[position] = count;
+            self.counted.push(instance_idx.0);
+            for rule in rules {
+                if let Rule::SpreadAttribute { column, slot } = *rule {
+                    self.bucket_counts[slot][bucket(column, position)] += count;
+                }
+            }
+        }
     }
 
     fn grow(&mut self, n_instances: usize) {
@@ -388,8 +413,8 @@ impl Engine {
 
     /// Returns the first resource-stage filter (`ATTRIBUTE` to `RESOURCE:ENI`) the candidate
     /// fails, in PL-FAIL-CLOSEST order, or `None`.
-    fn resource_rejection(
-        &mut self,
+    pub(super) fn resource_rejection(
+        &self,
         state: &ClusterState,
         prepared: &Prepared<'_>,
         position: usize,
@@ -545,7 +570,7 @@ impl Engine {
         ports.iter().any(|port| in_use.binary_search(port).is_ok())
     }
 
-    fn free_gpus(&self, state: &ClusterState, position: usize) -> GpuSet {
+    pub(super) fn free_gpus(&self, state: &ClusterState, position: usize) -> GpuSet {
         let free = state
             .instance(InstanceIdx(position as u32))
             .map_or(GpuSet::EMPTY, |instance| instance.gpus_free());
@@ -573,6 +598,21 @@ impl Engine {
             };
         }
         keys
+    }
+
+    /// The batch's tasks on an instance so far.
+    pub(super) fn placed(&self, position: usize) -> u32 {
+        self.placed[position]
+    }
+
+    /// The CPU the batch took on an instance so far.
+    pub(super) fn used_cpu(&self, position: usize) -> u32 {
+        self.used_cpu[position]
+    }
+
+    /// The memory the batch took on an instance so far.
+    pub(super) fn used_memory(&self, position: usize) -> u32 {
+        self.used_memory[position]
     }
 
     /// Records a placement in the overlay, so the next task of the batch sees it (PL-BATCH).
@@ -608,185 +648,6 @@ impl Engine {
         {
             if !is_static {
                 cache[position].0 = 0;
-            }
-        }
-    }
-
-    /// Builds the per-plan index: O(M) filter checks and O(M) tree construction.
-    fn build_index(&mut self, state: &ClusterState, prepared: &Prepared<'_>, rules: &[Rule<'_>]) {
-        let n_instances = state.len();
-        let (n_buckets, spread_column) = match rules.first() {
-            Some(&Rule::SpreadAttribute { column, slot }) => {
-                (self.bucket_counts[slot].len(), Some(column))
-            }
-            _ => (1, None),
-        };
-        if self.bucket_of.len() < n_instances {
-            self.bucket_of.resize(n_instances, 0);
-            self.slot_of.resize(n_instances, 0);
-        }
-        self.bucket_sizes.clear();
-        self.bucket_sizes.resize(n_buckets, 0);
-        for position in 0..n_instances {
-            let bucket_idx = spread_column.map_or(0, |column| bucket(column, position));
-            self.bucket_of[position] = bucket_idx as u32;
-            self.slot_of[position] = self.bucket_sizes[bucket_idx];
-            self.bucket_sizes[bucket_idx] += 1;
-        }
-        if self.trees.len() < n_buckets {
-            self.trees.resize_with(n_buckets, MinTree::default);
-        }
-        for (tree, &size) in self.trees.iter_mut().zip(&self.bucket_sizes) {
-            tree.reset(size as usize);
-        }
-        self.prefill_member_cache(state, prepared);
-        for position in 0..n_instances {
-            let leaf = self.leaf(state, prepared, rules, position);
-            let bucket_idx = self.bucket_of[position] as usize;
-            self.trees[bucket_idx].set_raw(self.slot_of[position] as usize, leaf);
-        }
-        for tree in &mut self.trees[..n_buckets] {
-            tree.build();
-        }
-        self.top.reset(n_buckets);
-        for bucket_idx in 0..n_buckets {
-            let best = self.bucket_best(rules, bucket_idx);
-            self.top.set_raw(bucket_idx, best);
-        }
-        self.top.build();
-    }
-
-    /// The leaf of one instance: nothing when it fails a filter, else its packed keys.
-    fn leaf(
-        &mut self,
-        state: &ClusterState,
-        prepared: &Prepared<'_>,
-        rules: &[Rule<'_>],
-        position: usize,
-    ) -> Best {
-        if !state.candidates()[position]
-            || self.resource_rejection(state, prepared, position).is_some()
-            || self
-                .constraint_rejection(state, prepared, position)
-                .is_some()
-        {
-            return Best::NONE;
-        }
-        let keys = self.keys(state, rules, position);
-        let mut packed = [0u32; index::MAX_PACKED_RULES];
-        for ((cell, key), rule) in packed.iter_mut().zip(keys).zip(rules) {
-            // Keys are u32 counts and amounts widened; the bucket's count goes in at the top.
-            *cell = match rule {
-                Rule::SpreadAttribute { .. } => 0,
-                _ => u32::try_from(key).unwrap_or(u32::MAX),
-            };
-        }
-        Best::leaf(index::pack(&packed), position as u32)
-    }
-
-    /// The best instance of a spread bucket, with the bucket's task count as its first key.
-    fn bucket_best(&self, rules: &[Rule<'_>], bucket_idx: usize) -> Best {
-        let best = self.trees[bucket_idx].root();
-        match rules.first() {
-            Some(&Rule::SpreadAttribute { slot, .. }) if best.is_some() => Best {
-                key: index::with_first(best.key, self.bucket_counts[slot][bucket_idx]),
-                ..best
-            },
-            _ => best,
-        }
-    }
-
-    /// Re-reads one instance after a task landed on it: O(log M).
-    fn refresh(
-        &mut self,
-        state: &ClusterState,
-        prepared: &Prepared<'_>,
-        rules: &[Rule<'_>],
-        position: usize,
-    ) {
-        let leaf = self.leaf(state, prepared, rules, position);
-        let bucket_idx = self.bucket_of[position] as usize;
-        self.trees[bucket_idx].update(self.slot_of[position] as usize, leaf);
-        let best = self.bucket_best(rules, bucket_idx);
-        self.top.update(bucket_idx, best);
-    }
-
-    /// Places one task through the index. When nothing is eligible the scan runs instead, to
-    /// name the instance that got furthest (PL-FAIL-CLOSEST); that costs O(M) per failed task.
-    fn place_indexed(
-        &mut self,
-        state: &ClusterState,
-        prepared: &Prepared<'_>,
-        rules: &[Rule<'_>],
-        has_random: bool,
-        rng: &mut SplitMix64,
-    ) -> Outcome {
-        let best = self.top.root();
-        if !best.is_some() {
-            return self.place_one(state, prepared, rules, has_random, rng);
-        }
-        let chosen = if has_random {
-            // PL-RANDOM: `indexable` admits `random` only with a single bucket, whose leaves are
-            // in registration order, so the k-th tied leaf is the k-th tied candidate.
-            let k = rng.draw_index(best.tied as usize);
-            self.trees[0].kth_tied(k as u32)
-        } else {
-            best.position
-        };
-        let position = chosen as usize;
-        let gpus = if prepared.request.demand.gpus == 0 {
-            GpuSet::EMPTY
-        } else {
-            // RES-GPU: lowest free ids; the leaf was eligible, so there are enough.
-            self.free_gpus(state, position)
-                .lowest(prepared.request.demand.gpus)
-                .unwrap_or(GpuSet::EMPTY)
-        };
-        Outcome::Placed(Placement {
-            instance: InstanceIdx(chosen),
-            gpus,
-        })
-    }
-
-    /// Fills the memberOf cache for expressions that read attributes only, evaluating each
-    /// expression once per distinct attribute value instead of once per instance.
-    fn prefill_member_cache(&mut self, state: &ClusterState, prepared: &Prepared<'_>) {
-        const UNKNOWN: u8 = 2;
-        for (slot, expr) in prepared.member_of.iter().enumerate() {
-            let Some(names) = attribute_names(expr) else {
-                continue;
-            };
-            // One attribute: memoise per value id (the last cell is "missing"); otherwise the
-            // lazy per-instance cache does the work.
-            let [name] = names.as_slice() else {
-                continue;
-            };
-            let column = state.attribute_column(name);
-            let n_values = column.map_or(0, AttributeColumn::n_values);
-            self.memo.clear();
-            self.memo.resize(n_values + 1, UNKNOWN);
-            for position in 0..state.len() {
-                if !state.candidates()[position] {
-                    continue;
-                }
-                let value_slot = bucket(column, position);
-                let satisfied = match self.memo[value_slot] {
-                    UNKNOWN => {
-                        let Ok(instance) = state.instance(InstanceIdx(position as u32)) else {
-                            continue;
-                        };
-                        let view = BatchView {
-                            instance,
-                            group: &prepared.request.group,
-                            placed: self.placed[position],
-                        };
-                        let satisfied = expr.eval(&view);
-                        self.memo[value_slot] = u8::from(satisfied);
-                        satisfied
-                    }
-                    known => known == 1,
-                };
-                self.member_cache[slot][position] = (self.generation, satisfied);
             }
         }
     }
@@ -827,7 +688,7 @@ fn attribute_names(expr: &cql::Expr) -> Option<Vec<&str>> {
 }
 
 /// Returns the spread bucket of an instance: its value id, or the last slot for "missing".
-fn bucket(column: Option<&AttributeColumn>, position: usize) -> usize {
+pub(super) fn bucket(column: Option<&AttributeColumn>, position: usize) -> usize {
     match column {
         None => 0,
         Some(column) => {

@@ -1,4 +1,4 @@
-//! The engine's per-plan index: a minimum tree over instances that answers "the best eligible
+//! The engine's index: a minimum tree over instances that answers "the best eligible
 //! instance" in O(1) and absorbs a change to one instance in O(log M).
 //!
 //! Within one plan the demand is fixed, so whether an instance passes every filter is a yes/no
@@ -94,6 +94,11 @@ impl MinTree {
         self.size = n_leaves.max(1).next_power_of_two();
         self.nodes.clear();
         self.nodes.resize(2 * self.size, Best::NONE);
+    }
+
+    /// How many leaves the tree has room for.
+    pub(super) fn capacity(&self) -> usize {
+        self.size
     }
 
     /// Sets a leaf without updating its ancestors; call [`MinTree::build`] afterwards.

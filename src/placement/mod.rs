@@ -36,6 +36,7 @@ mod engine;
 pub mod explain;
 mod index;
 pub mod oracle;
+mod persistent;
 mod plan;
 mod request;
 pub mod rng;
@@ -43,6 +44,7 @@ mod subject;
 
 pub use engine::Engine;
 pub use explain::{Explanation, Rejection, TaskExplanation, Verdict, explain};
+pub(crate) use persistent::PlacementIndex;
 pub use plan::{ApplyError, Failure, FailureReason, Outcome, Placement, Plan, plan};
 pub use request::{
     BinpackField, Constraint, Demand, MAX_CONSTRAINTS, MAX_STRATEGY_RULES, MAX_TASKS_PER_PLAN,

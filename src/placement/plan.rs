@@ -2,17 +2,20 @@
 
 use crate::state::{ClusterState, GpuSet, InstanceIdx, Reservation, StateError, TaskId};
 
-use super::{Engine, PlacementRequest, RequestError};
+use super::{PlacementRequest, RequestError};
 
-/// Plans `request` against `state` with a fresh [`Engine`], changing nothing.
+/// Plans `request` against `state`, changing nothing but the state's placement index (derived
+/// data: see [`Engine`](super::Engine)).
 ///
-/// To plan many requests, keep one `Engine` and call [`Engine::plan`]: it reuses its buffers.
+/// Uses a scratch engine kept with the state, so repeated calls allocate nothing O(M).
 ///
 /// # Errors
 ///
 /// Only a malformed request ([`RequestError`]); tasks that fit nowhere are failures in the plan.
 pub fn plan(state: &ClusterState, request: &PlacementRequest) -> Result<Plan, RequestError> {
-    Engine::new().plan(state, request)
+    let mut cache = state.placement_index().lock();
+    let super::persistent::IndexCache { scratch, index } = &mut *cache;
+    scratch.run(state, request, index)
 }
 
 /// Why a task could not be placed (PL-FAIL-REASONS); `Display` gives ECS's `reason` string.

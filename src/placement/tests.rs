@@ -692,3 +692,59 @@ fn explain_names_the_resource_with_requested_and_remaining() {
         "RESOURCE:CPU: requested 1024, remaining 512"
     );
 }
+
+/// The persistent index keeps at most `MAX_ENTRIES` shapes: cycling through more shapes than
+/// that evicts and rebuilds entries, and every plan still equals the oracle's (PL-BINPACK,
+/// PL-SPREAD over evolving states).
+#[test]
+fn persistent_index_evicts_shapes_and_stays_exact() {
+    let mut state = cluster(
+        (0..12)
+            .map(|k| {
+                let zone = ["us-east-1a", "us-east-1b", "us-east-1c"][k % 3];
+                instance(&format!("i-{k}"), 4096, 16384, zone)
+            })
+            .collect(),
+    );
+    let strategies = [
+        binpack_memory(),
+        vec![StrategyRule::Binpack(BinpackField::Cpu)],
+        default_runtask_strategy(),
+        vec![StrategyRule::Spread(SpreadField::InstanceId)],
+    ];
+    let shapes = super::persistent::MAX_ENTRIES + 4;
+    for round in 0..3 {
+        for shape in 0..shapes {
+            let request = request(64 + shape as u32, 128)
+                .with_strategy(strategies[shape % strategies.len()].clone())
+                .with_count(3);
+            let planned = check(&state, &request);
+            assert_eq!(planned.n_placed(), 3, "round {round} shape {shape}");
+            planned.apply(&mut state).unwrap();
+        }
+    }
+}
+
+/// More changes between two plans than the change log keeps: the entry is rebuilt, and the plan
+/// equals the oracle's (RES-RELEASE, PL-SPREAD).
+#[test]
+fn persistent_index_survives_a_log_overflow() {
+    let mut state = cluster(vec![
+        instance("a", 4096, 8192, "us-east-1a"),
+        instance("b", 4096, 8192, "us-east-1b"),
+    ]);
+    let request = request(1, 1).with_count(2);
+    check(&state, &request).apply(&mut state).unwrap();
+    // 3,000 changes (add then release), with no plan in between.
+    for _ in 0..1_500 {
+        let task = state
+            .add_task(InstanceIdx(1), "family:web", Reservation::default())
+            .unwrap();
+        state.release_task(task).unwrap();
+    }
+    state
+        .add_task(InstanceIdx(1), "family:web", Reservation::default())
+        .unwrap();
+    let planned = check(&state, &request);
+    assert_eq!(summary(&planned), vec!["0", "0"]);
+}

@@ -268,6 +268,9 @@ pub struct ClusterState {
     next_task_id: u64,
     version: u64,
     placement_rng: u64,
+    /// Derived data, not part of the value: the placement engine's persistent index, told about
+    /// every change to an instance (`touch`). A clone starts with an empty one.
+    placement_index: crate::placement::PlacementIndex,
 }
 
 impl PartialEq for ClusterState {
@@ -384,6 +387,11 @@ impl ClusterState {
         self.version
     }
 
+    /// The placement engine's persistent index (derived data, see `placement::persistent`).
+    pub(crate) fn placement_index(&self) -> &crate::placement::PlacementIndex {
+        &self.placement_index
+    }
+
     /// Returns the state of the placement random generator, used by requests that bring no seed.
     #[must_use]
     pub fn placement_rng(&self) -> u64 {
@@ -465,6 +473,7 @@ impl ClusterState {
             tasks: BTreeSet::new(),
             groups: BTreeMap::new(),
         });
+        self.placement_index.touch(instance_idx.as_usize());
         self.version += 1;
         Ok(instance_idx)
     }
@@ -487,6 +496,7 @@ impl ClusterState {
         let instance = self.live_instance_mut(instance_idx)?;
         instance.status = status;
         self.refresh_candidate(instance_idx);
+        self.placement_index.touch(instance_idx.as_usize());
         self.version += 1;
         Ok(())
     }
@@ -507,6 +517,7 @@ impl ClusterState {
             .ok_or(StateError::UnknownInstance(instance_idx))?;
         instance.agent_connected = agent_connected;
         self.refresh_candidate(instance_idx);
+        self.placement_index.touch(instance_idx.as_usize());
         self.version += 1;
         Ok(())
     }
@@ -536,6 +547,7 @@ impl ClusterState {
             Some(&value),
         );
         instance.spec.attributes.insert(name.to_owned(), value);
+        self.placement_index.touch(instance_idx.as_usize());
         self.version += 1;
         Ok(())
     }
@@ -562,6 +574,7 @@ impl ClusterState {
             if let Some(column) = self.columns.get_mut(name) {
                 column.set(instance_idx, n_instances, None);
             }
+            self.placement_index.touch(instance_idx.as_usize());
             self.version += 1;
         }
         Ok(was_present)
@@ -640,6 +653,7 @@ impl ClusterState {
         }
         self.instances[instance_idx.as_usize()].status = InstanceStatus::Inactive;
         self.refresh_candidate(instance_idx);
+        self.placement_index.touch(instance_idx.as_usize());
         self.version += 1;
         Ok(orphaned)
     }
@@ -790,12 +804,14 @@ impl ClusterState {
             .entry(task.instance)
             .or_insert(0) += 1;
         self.tasks.insert(task_id, task);
+        self.placement_index.touch(position);
     }
 
     /// Removes a task and gives its reservation back; `None` when it is not held.
     fn unhold(&mut self, task_id: TaskId) -> Option<Task> {
         let task = self.tasks.remove(&task_id)?;
         let position = task.instance.as_usize();
+        self.placement_index.touch(position);
         let instance = &mut self.instances[position];
         let reservation = &task.reservation;
         self.remaining_cpu[position] += reservation.cpu;

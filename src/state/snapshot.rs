@@ -103,6 +103,7 @@ pub(super) fn from_snapshot(snapshot: StateSnapshot) -> Result<ClusterState, Sta
                 )));
             }
             state.instances[instance_idx.as_usize()].status = InstanceStatus::Inactive;
+            state.placement_index.touch(instance_idx.as_usize());
         } else {
             state.set_status(instance_idx, instance.status)?;
         }
