@@ -771,13 +771,13 @@ impl Evaluation {
     /// `no identity-based policy allows the ecs:RunTask action` or
     /// `with an explicit deny in an identity-based policy`; `None` when allowed.
     pub fn denial_reason(&self, action: &str) -> Option<String> {
-        let kind = match self.denied_by? {
-            PolicyKind::Identity => "identity-based policy",
-            PolicyKind::Boundary => "permissions boundary",
+        let (article, kind) = match self.denied_by? {
+            PolicyKind::Identity => ("an", "identity-based policy"),
+            PolicyKind::Boundary => ("a", "permissions boundary"),
         };
         Some(match self.decision {
             Decision::Allowed => return None,
-            Decision::ExplicitDeny => format!("with an explicit deny in a {kind}"),
+            Decision::ExplicitDeny => format!("with an explicit deny in {article} {kind}"),
             Decision::ImplicitDeny => format!("no {kind} allows the {action} action"),
         })
     }
