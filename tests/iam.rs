@@ -1666,6 +1666,32 @@ proptest! {
         }
     }
 
+    /// Arbitrary request values never panic any operator (each reads its own type).
+    #[test]
+    fn prop_arbitrary_context_values_never_panic(
+        value in "\\PC{0,40}|[0-9:+.TZ-]{0,30}",
+        policy_value in "\\PC{0,20}|[0-9:+.TZ-]{0,25}",
+    ) {
+        let fixed = policy(json!({"Version": "2012-10-17", "Statement": {
+            "Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {
+                "DateLessThanIfExists": {"k": "2020-01-01T00:00:00Z"},
+                "NumericGreaterThanIfExists": {"k": "5"},
+                "NotIpAddress": {"k": "10.0.0.0/8"},
+                "BinaryEquals": {"k": "QQ=="},
+                "ArnLike": {"k": "arn:aws:*:*:1:x/${aws:username}"},
+                "Bool": {"k": "${k}"},
+                "StringEqualsIgnoreCase": {"k": "ß"}}}}));
+        let c = ctx(&[("k", &value), ("aws:username", &value)]);
+        let _ = decide(&[&fixed], "s:a", &value, &c);
+        for op in ["DateEquals", "NumericEquals", "IpAddress", "BinaryEquals", "ArnLike", "StringLike"] {
+            let doc = json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*",
+                "Condition": {op: {"k": policy_value.clone()}}}});
+            if let Ok(p) = Policy::from_value(&doc) {
+                let _ = decide(&[&p], "s:a", "*", &c);
+            }
+        }
+    }
+
     /// Arbitrary text never panics `Policy::parse`.
     #[test]
     fn prop_arbitrary_text_never_panics(text in "\\PC{0,64}") {

@@ -495,6 +495,10 @@ pub(crate) fn parse_date(text: &str) -> Option<i128> {
     {
         // Epoch seconds, possibly with a fraction.
         let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+        // At most 18 digits: far beyond any real date, and no overflow below.
+        if int.len() > 18 {
+            return None;
+        }
         let secs: i128 = int.parse().ok()?;
         let nanos = fraction_nanos(frac)?;
         return Some(secs * 1_000_000_000 + if secs < 0 { -nanos } else { nanos });
@@ -558,7 +562,7 @@ fn split_offset(time: &str) -> Option<(&str, i64)> {
     let off = &off[1..];
     let (h, m) = match off.split_once(':') {
         Some((h, m)) => (digits(h, 2)?, digits(m, 2)?),
-        None if off.len() == 4 => (digits(&off[..2], 2)?, digits(&off[2..], 2)?),
+        None if off.len() == 4 => (digits(off.get(..2)?, 2)?, digits(off.get(2..)?, 2)?),
         None => (digits(off, 2)?, 0),
     };
     Some((clock, sign * (h * 3600 + m * 60)))
@@ -646,6 +650,12 @@ mod tests {
         );
         assert_eq!(parse_date("2020-13-01"), None);
         assert_eq!(parse_date("yesterday"), None);
+        assert_eq!(parse_date("2020-01-01T00:00+aé!"), None);
+        assert_eq!(parse_date(&"9".repeat(40)), None);
+        assert_eq!(
+            parse_date("2020-01-01T00:00:00+0130"),
+            Some(epoch - 5_400_000_000_000)
+        );
     }
 
     #[test]
