@@ -22,12 +22,13 @@ mod checks;
 type Check = fn(&[u8]) -> checks::CheckResult;
 
 /// Every fuzz target, by its directory name under `fuzz/corpus/` and the regressions folder.
-const TARGETS: [(&str, Check); 5] = [
+const TARGETS: [(&str, Check); 6] = [
     ("taskdef", checks::taskdef),
     ("cql", checks::cql),
     ("placement", checks::placement),
     ("scenario", checks::scenario),
     ("api_sequence", checks::api_sequence),
+    ("iam", checks::iam),
 ];
 
 /// Regressions whose bug is still open: kept out of the replay until fixed (each has an ignored

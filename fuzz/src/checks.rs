@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 use stowplan::control::{Caller, Ecs, EcsConfig};
 use stowplan::cql::{self, Expr, Subject};
+use stowplan::iam::{self, Context, Decision, Policy, PolicySource, Request};
 use stowplan::json::Pointer;
 use stowplan::model::{FromJson, RegisterTaskDefinitionRequest};
 use stowplan::placement::{
@@ -1252,4 +1253,58 @@ pub fn api_sequence(data: &[u8]) -> CheckResult {
         ecs_consistent(&world.ecs)?;
     }
     ecs_restores(&world.ecs)
+}
+
+// ---------------------------------------------------------------------------------------------
+// iam
+
+/// The `iam` target: bytes as an IAM policy document (the first line doubling as a wildcard
+/// pattern matched against the rest). Parsing returns a policy or a `PolicyError`; any parsed
+/// policy evaluates to a decision; and a boundary never widens what the identity policy allows
+/// (permissions.md §4.1, §4.5).
+pub fn iam(data: &[u8]) -> CheckResult {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return Ok(());
+    };
+    if let Some((pattern, rest)) = text.split_once('\n') {
+        let _ = iam::wildcard_match(pattern, rest, false);
+        let _ = iam::wildcard_match(pattern, rest, true);
+    }
+    let Ok(policy) = Policy::parse(text) else {
+        return Ok(());
+    };
+    let _ = policy.check_identity();
+    let mut context = Context::new();
+    context.insert("aws:username", "alice");
+    context.insert("aws:SourceIp", "10.0.0.1");
+    context.insert("aws:CurrentTime", "2026-01-01T00:00:00Z");
+    context.insert_list("aws:TagKeys", vec!["env".to_owned(), "*".to_owned()]);
+    let sources = [PolicySource {
+        id: "fuzz",
+        policy: &policy,
+    }];
+    for (action, resource) in [
+        (
+            "ecs:RunTask",
+            "arn:aws:ecs:us-east-1:1:task-definition/web:1",
+        ),
+        ("s3:GetObject", "*"),
+        ("", ""),
+    ] {
+        let request = Request {
+            action,
+            resource,
+            context: &context,
+        };
+        let with = iam::evaluate(&request, &sources, Some(&sources));
+        let without = iam::evaluate(&request, &sources, None);
+        ensure!(
+            with.decision != Decision::Allowed || without.decision == Decision::Allowed,
+            "a boundary widened {action} on {resource}: {:?} with, {:?} without",
+            with.decision,
+            without.decision
+        );
+        let _ = with.denial_reason(action);
+    }
+    Ok(())
 }
