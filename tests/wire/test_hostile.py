@@ -36,27 +36,39 @@ def connect():
     return sock
 
 
+class Reader:
+    """Reads whole responses off one socket, keeping bytes that belong to the next one."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.pending = b""
+
+    def answer(self):
+        """The next whole response, or what arrived before the server closed (b"" if nothing)."""
+        while True:
+            head_end = self.pending.find(b"\r\n\r\n")
+            if head_end >= 0:
+                length = 0
+                for line in self.pending[:head_end].split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value.strip())
+                end = head_end + 4 + length
+                if len(self.pending) >= end:
+                    answer, self.pending = self.pending[:end], self.pending[end:]
+                    return answer
+            try:
+                chunk = self.sock.recv(65536)
+            except (ConnectionResetError, BrokenPipeError):
+                chunk = b""
+            if not chunk:
+                answer, self.pending = self.pending, b""
+                return answer
+            self.pending += chunk
+
+
 def read_answer(sock):
-    """Everything the server sends until it closes or one whole response has arrived;
-    b"" when it closed (or reset) without answering."""
-    got = b""
-    while True:
-        head_end = got.find(b"\r\n\r\n")
-        if head_end >= 0:
-            length = 0
-            for line in got[:head_end].split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value.strip())
-            if len(got) >= head_end + 4 + length:
-                return got
-        try:
-            chunk = sock.recv(65536)
-        except (ConnectionResetError, BrokenPipeError):
-            return got
-        if not chunk:
-            return got
-        got += chunk
+    return Reader(sock).answer()
 
 
 def send_and_read(payload):
@@ -92,15 +104,16 @@ def still_serving_afterwards():
 
 def test_keep_alive_serves_several_requests_on_one_connection():
     with connect() as sock:
+        reader = Reader(sock)
         for _ in range(3):
             sock.sendall(request_bytes())
-            answer = read_answer(sock)
+            answer = reader.answer()
             assert status_of(answer) == 200
             assert b"Connection: keep-alive" in answer
         # Two pipelined requests in one write are answered in order.
         sock.sendall(request_bytes() + request_bytes(target="Stowplan.Advance", body=b'{"seconds":1}'))
-        assert "clusterArns" in json_body(read_answer(sock))
-        assert "now" in json_body(read_answer(sock))
+        assert "clusterArns" in json_body(reader.answer())
+        assert "now" in json_body(reader.answer())
 
 
 def test_http_1_0_closes_after_the_answer():

@@ -147,7 +147,7 @@ def test_task_definition_lifecycle_and_paginators(ecs):
 def test_an_invalid_task_definition_is_a_client_exception(ecs):
     with pytest.raises(ecs.exceptions.ClientException):
         ecs.register_task_definition(
-            family="bad", containerDefinitions=[{"name": "x", "image": "i", "memory": 2}]
+            family="bad", containerDefinitions=[{"name": "x", "memory": 64}]
         )
 
 
@@ -225,6 +225,10 @@ def test_a_service_becomes_stable_under_the_services_stable_waiter(ecs):
     service = ecs.describe_services(cluster="wire", services=["api"])["services"][0]
     assert (service["runningCount"], service["desiredCount"]) == (3, 3)
     assert len(service["deployments"]) == 1
+    # Stable is not yet COMPLETED: the tasks must first stay healthy for a while.
+    assert service["deployments"][0]["rolloutState"] in ("IN_PROGRESS", "COMPLETED")
+    harness("Advance", {"seconds": 60})
+    service = ecs.describe_services(cluster="wire", services=["api"])["services"][0]
     assert service["deployments"][0]["rolloutState"] == "COMPLETED"
     tasks = ecs.list_tasks(cluster="wire", serviceName="api")["taskArns"]
     assert len(tasks) == 3
