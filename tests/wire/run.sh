@@ -25,6 +25,10 @@ log=$(mktemp)
   --auto-advance "$auto_advance" --read-timeout "$read_timeout" >"$log" 2>&1 &
 server_pid=$!
 stop_server() {
+  status=$?
+  if [ "$status" -ne 0 ] && [ -s "$log" ]; then
+    echo "stowplan-server's output:"; tail -50 "$log"
+  fi
   kill "$server_pid" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true
   rm -f "$log"
