@@ -92,6 +92,8 @@ pub fn serve(listener: TcpListener, server: Arc<Mutex<Server>>, limits: Limits) 
             let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
             let mut stream = stream;
             let _ = write_response(&mut stream, &response, false);
+            // Briefly, so that the accept loop is not held up by the refused.
+            linger_close(&mut stream, Duration::from_millis(200));
             continue;
         }
         open.fetch_add(1, Ordering::SeqCst);
@@ -157,19 +159,19 @@ fn connection(mut stream: TcpStream, server: &Mutex<Server>, limits: &Limits) {
             Err(refusal) => {
                 let response = lock(server).refusal_response(&refusal);
                 let _ = write_response(&mut stream, &response, false);
-                linger_close(&mut stream);
+                linger_close(&mut stream, Duration::from_secs(1));
                 return;
             }
         }
     }
 }
 
-/// Closes after an error, reading (and dropping) for up to a second what the client still
-/// sends, so that the kernel does not reset the connection before the client reads the answer.
+/// Closes after an error, reading (and dropping) for up to `wait` what the client still sends,
+/// so that the kernel does not reset the connection before the client reads the answer.
 #[allow(clippy::disallowed_methods)] // socket timeouts, not logical time
-fn linger_close(stream: &mut TcpStream) {
+fn linger_close(stream: &mut TcpStream, wait: Duration) {
     let _ = stream.shutdown(Shutdown::Write);
-    let until = Instant::now() + Duration::from_secs(1);
+    let until = Instant::now() + wait;
     let mut sink = [0u8; 16 * 1024];
     let mut drained = 0usize;
     while drained < 32 * 1024 * 1024 {

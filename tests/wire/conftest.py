@@ -1,7 +1,8 @@
 """Shared fixtures for the wire tests (issue 11).
 
 The suite talks to a running `stowplan-server` whose base URL is in `STOWPLAN_ENDPOINT`
-(tests/wire/run.sh starts one with `--port 0 --auto-advance 30 --read-timeout 2`). Every test
+(tests/wire/run.sh starts one with `--port 0 --auto-advance 30 --read-timeout 2
+--max-connections 32`). Every test
 starts from an empty server: the autouse fixture posts to `/moto-api/reset`, as suites written for
 moto's server mode do.
 """

@@ -20,9 +20,11 @@ echo "wire: venv ready after $((SECONDS - started)) s"
 
 auto_advance=30
 read_timeout=2
+max_connections=32
 log=$(mktemp)
 ./target/release/stowplan-server --port 0 --host 127.0.0.1 --seed 1 \
-  --auto-advance "$auto_advance" --read-timeout "$read_timeout" >"$log" 2>&1 &
+  --auto-advance "$auto_advance" --read-timeout "$read_timeout" \
+  --max-connections "$max_connections" >"$log" 2>&1 &
 server_pid=$!
 stop_server() {
   status=$?
@@ -50,8 +52,10 @@ echo "wire: server on $address"
 
 export STOWPLAN_ENDPOINT="http://$address"
 export STOWPLAN_AUTO_ADVANCE=$auto_advance STOWPLAN_READ_TIMEOUT=$read_timeout
+export STOWPLAN_MAX_CONNECTIONS=$max_connections
 # Keep the user's AWS configuration out of the tests.
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+export PYTHONDONTWRITEBYTECODE=1
 unset AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_ECS AWS_DEFAULT_REGION AWS_REGION || true
 
 "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/wire

@@ -253,3 +253,39 @@ def test_many_idle_connections_then_a_real_request():
     finally:
         for sock in sockets:
             sock.close()
+
+
+def test_expect_100_continue_is_honoured():
+    body = b'{"clusterName": "later"}'
+    head = request_bytes(
+        target="AmazonEC2ContainerServiceV20141113.CreateCluster", body=body,
+        extra=b"Expect: 100-continue\r\n",
+    )[: -len(body)]
+    with connect() as sock:
+        sock.sendall(head)
+        reader = Reader(sock)
+        interim = sock.recv(100)
+        assert interim.startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        reader.pending = interim[len(b"HTTP/1.1 100 Continue\r\n\r\n"):]
+        sock.sendall(body)
+        answer = reader.answer()
+        assert status_of(answer) == 200
+        assert json_body(answer)["cluster"]["clusterName"] == "later"
+
+
+def test_connections_over_the_cap_get_503_and_the_cap_frees_up():
+    cap = int(os.environ.get("STOWPLAN_MAX_CONNECTIONS", "32"))
+    sockets = [connect() for _ in range(cap)]
+    try:
+        time.sleep(0.2)  # let the server accept them all
+        answer = send_and_read(request_bytes())
+        assert status_of(answer) == 503
+        assert json_body(answer)["__type"] == "ServiceUnavailableException"
+    finally:
+        for sock in sockets:
+            sock.close()
+    # The slots come back as the server notices the closes.
+    for _ in range(50):
+        if status_of(send_and_read(request_bytes())) == 200:
+            break
+        time.sleep(0.1)
