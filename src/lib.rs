@@ -14,6 +14,9 @@
 //! 6. [`state`] and [`placement`]: cluster state and the deterministic placement engine.
 //! 7. [`planner`]: the offline capacity planner (vector bin packing with a bounded local search).
 //! 8. [`iam`]: the IAM policy language and evaluator (no ECS knowledge inside).
+//!
+//! With the cargo feature `server`, `server` speaks ECS's JSON protocol over HTTP (the only
+//! module that does I/O; the `stowplan-server` binary runs it).
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 #![warn(missing_debug_implementations)]
@@ -29,6 +32,8 @@ pub mod planner;
 pub mod registry;
 pub mod scenario;
 pub mod schema;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod state;
 
 pub mod validate;
