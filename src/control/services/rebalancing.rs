@@ -232,22 +232,8 @@ fn balanced(counts: &BTreeMap<String, i64>) -> bool {
 fn moves(counts: &BTreeMap<String, i64>) -> Vec<String> {
     let mut counts = counts.clone();
     let mut destinations = Vec::new();
-    loop {
-        let Some((from, high)) = counts
-            .iter()
-            .max_by_key(|(zone, n)| (**n, std::cmp::Reverse((*zone).clone())))
-            .map(|(z, n)| (z.clone(), *n))
-        else {
-            break;
-        };
-        let Some((to, low)) = counts
-            .iter()
-            .min_by_key(|(_, n)| **n)
-            .map(|(z, n)| (z.clone(), *n))
-        else {
-            break;
-        };
-        if high - low <= 1 {
+    while let (Some(from), Some(to)) = (fullest(&counts), emptiest(&counts)) {
+        if counts[&from] - counts[&to] <= 1 {
             break;
         }
         *counts.get_mut(&from).expect("listed") -= 1;
@@ -255,6 +241,22 @@ fn moves(counts: &BTreeMap<String, i64>) -> Vec<String> {
         destinations.push(to);
     }
     destinations
+}
+
+/// The zone with the most tasks (ties: the first by name).
+fn fullest(counts: &BTreeMap<String, i64>) -> Option<String> {
+    counts
+        .iter()
+        .max_by_key(|(zone, n)| (**n, std::cmp::Reverse((*zone).clone())))
+        .map(|(zone, _)| zone.clone())
+}
+
+/// The zone with the fewest tasks (ties: the first by name).
+fn emptiest(counts: &BTreeMap<String, i64>) -> Option<String> {
+    counts
+        .iter()
+        .min_by_key(|(_, n)| **n)
+        .map(|(zone, _)| zone.clone())
 }
 
 impl Ecs {
@@ -548,11 +550,7 @@ impl Ecs {
         let mut counts = self.zone_counts(cluster_key, &zones, &keep);
         let mut chosen: Vec<(String, String)> = Vec::new();
         for _ in 0..count {
-            let Some(zone) = counts
-                .iter()
-                .max_by_key(|(zone, n)| (**n, std::cmp::Reverse((*zone).clone())))
-                .map(|(z, _)| z.clone())
-            else {
+            let Some(zone) = fullest(&counts) else {
                 break;
             };
             let in_zone: Vec<&&View> = keep
@@ -647,7 +645,7 @@ mod tests {
     #[test]
     fn svc_az_rebalance_compatibility_list() {
         let spread = |field: &str| model::PlacementStrategy {
-            r#type: Some("spread".parse().unwrap()),
+            r#type: Some(model::PlacementStrategyType::Spread),
             field: Some(field.to_string()),
             ..Default::default()
         };
