@@ -22,9 +22,11 @@
 //!    to the emptiest), `SERVICE_REBALANCING_STARTED` is posted, and as many tasks as
 //!    `maximumPercent` leaves room for are started in the destination zones (placed by the real
 //!    engine restricted to the zone, with the service's constraints and strategies);
-//! 4. once every task started that way is healthy, as many tasks are stopped in the zones with
-//!    the most tasks (within a zone: on the instance with most of the service's tasks, oldest
-//!    first), so the healthy count never drops below `minimumHealthyPercent`;
+//! 4. once every task of the service is healthy (desiredCount + the ones started), as many tasks
+//!    are stopped in the zones with the most tasks (within a zone: on the instance with most of
+//!    the service's tasks, oldest first), so the healthy count never drops below
+//!    `minimumHealthyPercent`; if tasks were lost meanwhile, the started ones simply stay and the
+//!    rolling-update step restores the count;
 //! 5. when balanced again, `SERVICE_REBALANCING_COMPLETED` is posted.
 //!
 //! While the started tasks are not yet healthy the service runs `desiredCount` + their number
@@ -389,9 +391,18 @@ impl Ecs {
                 self.record_mut(cluster_key, name).rebalance.surge.clear();
                 return true;
             }
-            if surge.iter().any(|v| !v.healthy) {
+            let desired = i64::from(record.service.desired_count.unwrap_or(0));
+            let keep: Vec<&View> = views.iter().filter(|v| v.desired_running).collect();
+            if keep.len() as i64 != desired + surge.len() as i64 {
+                // Tasks were lost meanwhile: the started tasks become ordinary ones and the
+                // rolling-update step restores the count within the limits.
+                self.record_mut(cluster_key, name).rebalance.surge.clear();
+                return true;
+            }
+            if keep.iter().any(|v| !v.healthy || v.draining) {
                 return false;
             }
+            // Every kept task is healthy: stopping the surge leaves desiredCount ≥ the floor.
             let count = surge.len();
             self.rebalance_stop(cluster_key, name, count, &views);
             return true;
@@ -538,14 +549,10 @@ impl Ecs {
         let record = &self.clusters[cluster_key].services[name];
         let surge = record.rebalance.surge.clone();
         let keep: Vec<&View> = views.iter().filter(|v| v.desired_running).collect();
-        let zones: Vec<String> = {
-            let mut zones: Vec<String> = keep
-                .iter()
-                .filter_map(|v| v.instance.and_then(|i| self.instance_zone(cluster_key, i)))
-                .collect();
-            zones.sort();
-            zones.dedup();
-            zones
+        // The same zones the start decision counted (those with eligible capacity).
+        let zones: Vec<String> = match self.service_launch(cluster_key, name) {
+            Ok(launch) => self.rebalance_zones(cluster_key, name, &launch),
+            Err(_) => Vec::new(),
         };
         let mut counts = self.zone_counts(cluster_key, &zones, &keep);
         let mut chosen: Vec<(String, String)> = Vec::new();
