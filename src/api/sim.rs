@@ -5,6 +5,7 @@
 //! | action | request | effect |
 //! | --- | --- | --- |
 //! | `Sim.CreateSubnet` | `{"subnetId", "availabilityZone"}` | declares a subnet's AZ |
+//! | `Sim.AvailabilityReport` | `{"cluster", "services"?: [...], "healthyPercent"?: N}` | changes nothing; returns the availability report (`control::AvailabilityReport`): per service, tasks per Availability Zone and per instance, and for losing each single instance and each single zone the tasks lost, whether the remaining ones stay at or above the healthy floor (default the service's `minimumHealthyPercent`), and how many of the lost tasks the remaining capacity re-places (the real placement engine on a copy of the state). |
 //! | `Sim.FailTasks` | `{"taskDefinition", "mode", "seconds"}` | every task of the task definition (a family = every revision, or `family:revision` / ARN) created from now on: `failToStart` — PENDING → STOPPED with `TaskFailedToStart`; `exitAfter` — its essential containers exit (code 1) `seconds` after RUNNING (`EssentialContainerExited`); `unhealthy` — once RUNNING it reports `healthStatus` `UNHEALTHY` and a service replaces it; `none` — removes the faults of that task definition. Response `{"faults": N}` (faults in force). |
 
 use serde_json::{Value, json};
@@ -92,6 +93,35 @@ pub(super) fn call(ecs: &mut Ecs, action: &str, request: &Value) -> Result<Value
             let seconds = request.get("seconds").and_then(Value::as_i64).unwrap_or(0);
             let faults = ecs.fail_tasks(text(request, "taskDefinition")?, mode, seconds)?;
             Ok(json!({"faults": faults}))
+        }
+        "AvailabilityReport" => {
+            let services: Option<Vec<String>> = match request.get("services") {
+                None | Some(Value::Null) => None,
+                Some(Value::Array(items)) => Some(
+                    items
+                        .iter()
+                        .map(|v| {
+                            v.as_str().map(str::to_string).ok_or_else(|| {
+                                scenario_error("member 'services' must be a list of strings")
+                            })
+                        })
+                        .collect::<Result<_, _>>()?,
+                ),
+                Some(_) => {
+                    return Err(scenario_error(
+                        "member 'services' must be a list of strings",
+                    ));
+                }
+            };
+            let percent =
+                match request.get("healthyPercent") {
+                    None | Some(Value::Null) => None,
+                    Some(v) => Some(v.as_i64().ok_or_else(|| {
+                        scenario_error("member 'healthyPercent' must be an integer")
+                    })?),
+                };
+            let report = ecs.availability_report(cluster(request), services.as_deref(), percent)?;
+            serde_json::to_value(report).map_err(|e| scenario_error(e.to_string()))
         }
         "Snapshot" => Ok(ecs.snapshot()),
         "Reset" => {

@@ -11,6 +11,7 @@
 //! everything before it changes anything, so a call that fails leaves the state as it was.
 
 mod agent;
+mod availability;
 mod clusters;
 mod definitions;
 mod error;
@@ -27,13 +28,14 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 pub use agent::default_capability_attributes;
+pub use availability::{AvailabilityReport, InstanceTasks, LossOutcome, ServiceAvailability};
 pub use clusters::Cluster;
 pub use error::Error;
 pub use ids::IdGenerator;
 pub use instances::InstanceRecord;
 pub use services::{
-    Fault, FaultMode, HEALTHY_AFTER_SECS, ServiceRecord, circuit_breaker_threshold,
-    deployment_bounds,
+    Fault, FaultMode, HEALTHY_AFTER_SECS, Rebalance, ServiceRecord, circuit_breaker_threshold,
+    deployment_bounds, rebalancing_incompatibility,
 };
 pub use tasks::TaskRecord;
 

@@ -30,6 +30,9 @@ use crate::placement::{
 };
 use crate::state::{InstanceIdx, InstanceStatus};
 
+mod rebalancing;
+pub use rebalancing::{Rebalance, rebalancing_incompatibility};
+
 /// Services per cluster (SVC-LIMITS).
 pub const MAX_SERVICES_PER_CLUSTER: usize = 5_000;
 /// Tasks per service (SVC-LIMITS): the largest `desiredCount`.
@@ -120,6 +123,9 @@ pub struct ServiceRecord {
     pub steady: bool,
     /// Consecutive tasks that stopped before reaching RUNNING.
     pub launch_failures: u32,
+    /// Availability Zone rebalancing in progress (SVC-AZ-REBALANCE).
+    #[serde(default)]
+    pub rebalance: Rebalance,
 }
 
 impl ServiceRecord {
@@ -570,6 +576,7 @@ impl Ecs {
             request.platform_version.as_deref(),
         )?;
         super::tags::check_tags(request.tags.as_deref().unwrap_or_default())?;
+        let az_rebalancing = rebalancing::on_create(request, &configuration)?;
         // Everything is checked: from here on the call succeeds.
         let cluster_key = cluster.name.clone();
         let cluster_arn = cluster.arn.clone();
@@ -617,6 +624,7 @@ impl Ecs {
                     .unwrap_or(model::PropagateTags::None),
             ),
             enable_execute_command: Some(request.enable_execute_command.unwrap_or(false)),
+            availability_zone_rebalancing: Some(az_rebalancing),
             ..Default::default()
         };
         let record = ServiceRecord {
@@ -627,6 +635,7 @@ impl Ecs {
             accounted: Vec::new(),
             steady: false,
             launch_failures: 0,
+            rebalance: Rebalance::default(),
         };
         let cluster = self.clusters.get_mut(&cluster_key).expect("checked above");
         cluster.services.shift_remove(&name);
@@ -786,6 +795,8 @@ impl Ecs {
             Some(&strategy),
             platform.as_deref(),
         )?;
+        let az_rebalancing =
+            rebalancing::on_update(request, record, &configuration, &strategy, &constraints)?;
         let new_deployment = new_arn != current_definition
             || request.force_new_deployment == Some(true)
             || (request.network_configuration.is_some()
@@ -814,6 +825,7 @@ impl Ecs {
         if let Some(flag) = request.enable_execute_command {
             record.service.enable_execute_command = Some(flag);
         }
+        record.service.availability_zone_rebalancing = Some(az_rebalancing);
         if let Some(deployment) = deployment {
             for old in &mut record.deployments {
                 old.status = Some("ACTIVE".to_string());
@@ -1124,6 +1136,7 @@ impl Ecs {
         changed |= self.account_tasks(cluster_key, name);
         changed |= self.circuit_breaker(cluster_key, name);
         changed |= self.replace_unhealthy(cluster_key, name);
+        changed |= self.rebalance_step(cluster_key, name);
         changed |= if self.clusters[cluster_key].services[name].is_daemon() {
             self.step_daemon(cluster_key, name)
         } else {
@@ -1624,6 +1637,7 @@ impl Ecs {
         let desired = i64::from(record.service.desired_count.unwrap_or(0));
         let (min_pct, max_pct) = record.percents();
         let (min, max) = deployment_bounds(desired, min_pct, max_pct);
+        let desired = desired + self.rebalance_surge(cluster_key, name);
         let primary = record.primary_id();
         let failed = record.deployments.first().map(|d| d.rollout_state.clone())
             == Some(Some(DeploymentRolloutState::Failed));
@@ -1993,6 +2007,7 @@ mod tests {
             accounted: Vec::new(),
             steady: false,
             launch_failures: 0,
+            rebalance: Rebalance::default(),
         };
         for i in 0..150 {
             record.push_event(format!("{i}"), i, format!("message {i}"));
