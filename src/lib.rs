@@ -19,6 +19,7 @@
 #![warn(missing_debug_implementations)]
 
 pub mod api;
+pub mod autoscaling;
 pub mod control;
 pub mod cql;
 pub mod iam;

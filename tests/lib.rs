@@ -1,6 +1,7 @@
 //! The one integration-test binary (it links once): a module per surface.
 
 mod api_props;
+mod capacity;
 mod cql;
 mod fuzz_replay;
 mod limits;
