@@ -75,7 +75,7 @@ fn main() {
             _ => 60.0,
         }
     };
-    for minute in 0..75 {
+    for minute in 0..90 {
         call(&mut ecs, "Sim.Advance", json!({"seconds": 60}));
         let service = call(
             &mut ecs,

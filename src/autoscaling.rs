@@ -283,7 +283,7 @@ impl Scaler {
                     desired: wanted,
                     reason: Reason::ScaleOut,
                     message: format!(
-                        "metric {metric} above target {target} for {} data points: {current} → {wanted}",
+                        "metric {metric:.1} above target {target} for {} data points: {current} → {wanted}",
                         p.scale_out_points
                     ),
                 };
@@ -291,7 +291,7 @@ impl Scaler {
             return Self::keep(
                 current,
                 Reason::AtBound,
-                format!("metric {metric} above target but capacity {current} already covers it"),
+                format!("metric {metric:.1} above target but capacity {current} already covers it"),
             );
         }
         if self.low_streak >= p.scale_in_points.max(1) {
@@ -323,7 +323,7 @@ impl Scaler {
                     desired: wanted,
                     reason: Reason::ScaleIn,
                     message: format!(
-                        "metric {metric} below {}% of target {target} for {} data points: {current} → {wanted}",
+                        "metric {metric:.1} below {}% of target {target} for {} data points: {current} → {wanted}",
                         (p.scale_in_ratio * 100.0).round(),
                         p.scale_in_points
                     ),
@@ -338,7 +338,7 @@ impl Scaler {
         Self::keep(
             current,
             Reason::NoBreach,
-            format!("metric {metric} does not breach target {target} long enough"),
+            format!("metric {metric:.1} does not breach target {target} long enough"),
         )
     }
 
@@ -350,7 +350,10 @@ impl Scaler {
             return Self::keep(
                 current,
                 Reason::NoBreach,
-                format!("metric {metric} does not breach threshold {}", p.threshold),
+                format!(
+                    "metric {metric:.1} does not breach threshold {}",
+                    p.threshold
+                ),
             );
         }
         if self.high_streak < p.evaluation_points.max(1) {
@@ -401,7 +404,7 @@ impl Scaler {
                 desired: wanted,
                 reason: Reason::ScaleOut,
                 message: format!(
-                    "step {:+} at metric {metric}: {current} → {wanted}",
+                    "step {:+} at metric {metric:.1}: {current} → {wanted}",
                     step.adjustment
                 ),
             };
@@ -419,7 +422,7 @@ impl Scaler {
                 desired: wanted,
                 reason: Reason::ScaleIn,
                 message: format!(
-                    "step {:+} at metric {metric}: {current} → {wanted}",
+                    "step {:+} at metric {metric:.1}: {current} → {wanted}",
                     step.adjustment
                 ),
             };

@@ -2,7 +2,7 @@
 //! `Sim.SetDesiredCapacity`, `Sim.DescribeAutoScalingGroups`), the capacity behind Auto Scaling
 //! group capacity providers (CP-ASG-SETTINGS, CP-MANAGED-TERMINATION, CP-MANAGED-DRAINING).
 //!
-//! On every `Sim.Advance` ([`Ecs::tick_auto_scaling_groups`], before waiting tasks are placed
+//! On every `Sim.Advance` (`Ecs::tick_auto_scaling_groups`, before waiting tasks are placed
 //! and before managed scaling looks at the metric):
 //! 1. instances whose container instance is gone (terminated by the harness, an Availability
 //!    Zone failure, deregistered) leave the group;

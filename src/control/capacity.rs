@@ -30,9 +30,9 @@ use crate::state::{ClusterState, InstanceIdx, InstanceStatus};
 
 /// At most this many items in a capacity provider strategy (CP-STRATEGY-RULES, current value).
 pub const MAX_STRATEGY_ITEMS: usize = 20;
-/// At most this many capacity providers associated with one cluster (QUOTA-TABLE, [inferred]).
+/// At most this many capacity providers associated with one cluster (QUOTA-TABLE, inferred).
 pub const MAX_PROVIDERS_PER_CLUSTER: usize = 20;
-/// At most this many capacity providers per account (stowplan's figure, [inferred]).
+/// At most this many capacity providers per account (stowplan's figure, inferred).
 pub const MAX_PROVIDERS: usize = 500;
 /// The predefined Fargate providers (CP-KINDS).
 pub const FARGATE_PROVIDERS: [&str; 2] = ["FARGATE", "FARGATE_SPOT"];
