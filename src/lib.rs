@@ -22,6 +22,7 @@
 #![warn(missing_debug_implementations)]
 
 pub mod api;
+pub mod autoscaling;
 pub mod control;
 pub mod cql;
 pub mod iam;

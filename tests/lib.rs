@@ -2,6 +2,7 @@
 
 mod api_props;
 mod availability_props;
+mod capacity;
 mod cql;
 mod fuzz_replay;
 mod iam;

@@ -85,6 +85,7 @@ impl From<Error> for ApiError {
             Error::ClusterContainsTasks => "ClusterContainsTasksException",
             Error::PlatformUnknown(_) => "PlatformUnknownException",
             Error::LimitExceeded(_) => "LimitExceededException",
+            Error::ResourceInUse(_) => "ResourceInUseException",
         };
         ApiError::new(exception, err.to_string())
     }
@@ -240,6 +241,34 @@ pub fn call(
                 next_token,
                 ..Default::default()
             })
+        }
+        "CreateCapacityProvider" => respond(ecs.create_capacity_provider(&read(request)?)?),
+        "UpdateCapacityProvider" => respond(ecs.update_capacity_provider(&read(request)?)?),
+        "DeleteCapacityProvider" => respond(ecs.delete_capacity_provider(&read(request)?)?),
+        "DescribeCapacityProviders" => {
+            let request: model::DescribeCapacityProvidersRequest = read(request)?;
+            let (all, failures) = ecs.describe_capacity_providers(&request)?;
+            // DescribeCapacityProviders pages hold 1 to 10 (10 by default).
+            if request.max_results.is_some_and(|n| !(1..=10).contains(&n)) {
+                return Err(ApiError::new(
+                    "InvalidParameterException",
+                    "maxResults must be between 1 and 10.",
+                ));
+            }
+            let (providers, next_token) = paginate(
+                all,
+                Some(request.max_results.unwrap_or(10)),
+                request.next_token.as_deref(),
+            )?;
+            respond(model::DescribeCapacityProvidersResponse {
+                capacity_providers: Some(providers),
+                failures: Some(failures),
+                next_token,
+                ..Default::default()
+            })
+        }
+        "PutClusterCapacityProviders" => {
+            respond(ecs.put_cluster_capacity_providers(&read(request)?)?)
         }
         "TagResource" => {
             let request: model::TagResourceRequest = read(request)?;

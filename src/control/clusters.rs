@@ -29,6 +29,12 @@ pub struct Cluster {
     /// Services by name, in creation order (DRAINING and INACTIVE ones included).
     #[serde(default)]
     pub services: IndexMap<String, ServiceRecord>,
+    /// Capacity providers associated with the cluster, in the order given (CP-ASSOCIATE).
+    #[serde(default)]
+    pub capacity_providers: Vec<String>,
+    /// The cluster's default capacity provider strategy (CP-DEFAULT-STRATEGY).
+    #[serde(default)]
+    pub default_strategy: Vec<model::CapacityProviderStrategyItem>,
 }
 
 impl Cluster {
@@ -43,6 +49,8 @@ impl Cluster {
             instances: IndexMap::new(),
             tasks: IndexMap::new(),
             services: IndexMap::new(),
+            capacity_providers: Vec::new(),
+            default_strategy: Vec::new(),
         }
     }
 
@@ -84,8 +92,8 @@ impl Cluster {
             statistics: Some(Vec::new()),
             tags: Some(Vec::new()),
             settings: Some(self.settings.clone()),
-            capacity_providers: Some(Vec::new()),
-            default_capacity_provider_strategy: Some(Vec::new()),
+            capacity_providers: Some(self.capacity_providers.clone()),
+            default_capacity_provider_strategy: Some(self.default_strategy.clone()),
             ..model::Cluster::default()
         };
         if statistics {
@@ -178,10 +186,20 @@ impl Ecs {
         let tags = request.tags.clone().unwrap_or_default();
         super::tags::check_tags(&tags)?;
         let existing_active = self.clusters.get(name).is_some_and(Cluster::is_active);
+        let providers = request.capacity_providers.clone().unwrap_or_default();
+        let strategy = request
+            .default_capacity_provider_strategy
+            .clone()
+            .unwrap_or_default();
+        if !existing_active {
+            self.check_association(name, &providers, &strategy)?;
+        }
         if !existing_active {
             let mut cluster = Cluster::new(name, self.arn(&format!("cluster/{name}")));
             cluster.tags = tags;
             cluster.settings = request.settings.clone().unwrap_or_default();
+            cluster.capacity_providers = providers;
+            cluster.default_strategy = strategy;
             self.clusters.insert(name.to_string(), cluster);
         }
         let cluster = &self.clusters[name];

@@ -42,6 +42,9 @@ pub enum Error {
     /// A quota is exceeded.
     #[error("{0}")]
     LimitExceeded(String),
+    /// PutClusterCapacityProviders would remove a capacity provider in use (CP-ASSOCIATE).
+    #[error("{0}")]
+    ResourceInUse(String),
 }
 
 /// An `InvalidParameter` error with `message`.

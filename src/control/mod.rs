@@ -11,7 +11,9 @@
 //! everything before it changes anything, so a call that fails leaves the state as it was.
 
 mod agent;
+pub mod asg;
 mod availability;
+pub mod capacity;
 mod clusters;
 mod definitions;
 mod error;
@@ -28,7 +30,9 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 pub use agent::default_capability_attributes;
+pub use asg::{AutoScalingGroup, GroupInstance, GroupSpec};
 pub use availability::{AvailabilityReport, InstanceTasks, LossOutcome, ServiceAvailability};
+pub use capacity::{ProviderRecord, ScalingState};
 pub use clusters::Cluster;
 pub use error::Error;
 pub use ids::IdGenerator;
@@ -121,6 +125,13 @@ pub struct Ecs {
     /// Faults the harness injected into new tasks (`Sim.FailTasks`).
     #[serde(default)]
     faults: Vec<Fault>,
+    /// Auto Scaling group capacity providers by name (CP-KINDS; FARGATE/FARGATE_SPOT are
+    /// implicit).
+    #[serde(default)]
+    capacity_providers: IndexMap<String, ProviderRecord>,
+    /// Simulated Auto Scaling groups by name (`Sim.CreateAutoScalingGroup`).
+    #[serde(default)]
+    auto_scaling_groups: IndexMap<String, AutoScalingGroup>,
 }
 
 impl Ecs {
@@ -134,6 +145,8 @@ impl Ecs {
             subnets: BTreeMap::new(),
             task_definition_tags: BTreeMap::new(),
             faults: Vec::new(),
+            capacity_providers: IndexMap::new(),
+            auto_scaling_groups: IndexMap::new(),
             config,
         }
     }

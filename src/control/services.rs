@@ -195,7 +195,7 @@ impl ServiceRecord {
             .unwrap_or(true)
     }
 
-    fn primary_id(&self) -> String {
+    pub(crate) fn primary_id(&self) -> String {
         self.deployments
             .first()
             .and_then(|d| d.id.clone())
@@ -525,15 +525,18 @@ impl Ecs {
                 controller.as_str()
             )));
         }
-        if request
-            .capacity_provider_strategy
-            .as_ref()
-            .is_some_and(|s| !s.is_empty())
-        {
+        // CP-STRATEGY-RULES, CP-DEFAULT-STRATEGY (capacity.rs).
+        let providers = self.launch_strategy(
+            cluster,
+            request.launch_type.as_ref(),
+            request.capacity_provider_strategy.as_deref(),
+        )?;
+        if daemon && providers.is_some() && request.capacity_provider_strategy.is_some() {
             return Err(invalid(
-                "Capacity provider strategies are not supported by this version of stowplan.",
+                "Capacity provider strategies are not supported with the DAEMON scheduling strategy.",
             ));
         }
+        let providers = providers.filter(|_| !daemon);
         let desired = match (daemon, request.desired_count) {
             (false, None) => {
                 return Err(invalid(
@@ -548,7 +551,10 @@ impl Ecs {
                 "desiredCount must be between 0 and {MAX_TASKS_PER_SERVICE}."
             )));
         }
-        let launch_type = request.launch_type.clone().unwrap_or(LaunchType::Ec2);
+        let launch_type = match &providers {
+            Some(strategy) => Self::strategy_launch_type(strategy),
+            None => request.launch_type.clone().unwrap_or(LaunchType::Ec2),
+        };
         if daemon && launch_type == LaunchType::Fargate {
             return Err(invalid(
                 "The daemon scheduling strategy is not supported with the FARGATE launch type.",
@@ -581,7 +587,12 @@ impl Ecs {
         let cluster_key = cluster.name.clone();
         let cluster_arn = cluster.arn.clone();
         let now = self.now;
-        let deployment = self.new_deployment(&launch, request.network_configuration.clone(), None);
+        let mut deployment =
+            self.new_deployment(&launch, request.network_configuration.clone(), None);
+        if providers.is_some() {
+            deployment.launch_type = None;
+            deployment.capacity_provider_strategy = providers.clone();
+        }
         let fargate = launch_type == LaunchType::Fargate;
         let service = model::Service {
             service_arn: Some(self.arn(&format!("service/{cluster_key}/{name}"))),
@@ -593,7 +604,8 @@ impl Ecs {
             desired_count: Some(desired),
             running_count: Some(0),
             pending_count: Some(0),
-            launch_type: Some(launch_type),
+            launch_type: providers.is_none().then_some(launch_type),
+            capacity_provider_strategy: providers,
             platform_version: fargate.then(|| {
                 request
                     .platform_version
@@ -724,15 +736,7 @@ impl Ecs {
                 )));
             }
         }
-        if request
-            .capacity_provider_strategy
-            .as_ref()
-            .is_some_and(|s| !s.is_empty())
-        {
-            return Err(invalid(
-                "Capacity provider strategies are not supported by this version of stowplan.",
-            ));
-        }
+        let new_providers = self.update_strategy(&cluster_key, record, request)?;
         if let Some(controller) = request
             .deployment_controller
             .as_ref()
@@ -786,9 +790,13 @@ impl Ecs {
             .platform_version
             .clone()
             .or_else(|| record.service.platform_version.clone());
+        let launch_type = match &new_providers {
+            Some(strategy) => Some(Self::strategy_launch_type(strategy)),
+            None => Self::service_launch_type(&record.service),
+        };
         let launch = self.check_launch_with(
             definition,
-            record.service.launch_type.as_ref(),
+            launch_type.as_ref(),
             network.as_ref(),
             Some(&record.group()),
             &constraints,
@@ -799,12 +807,26 @@ impl Ecs {
             rebalancing::on_update(request, record, &configuration, &strategy, &constraints)?;
         let new_deployment = new_arn != current_definition
             || request.force_new_deployment == Some(true)
+            || new_providers.is_some()
             || (request.network_configuration.is_some()
                 && network != record.service.network_configuration)
             || (request.platform_version.is_some() && platform != record.service.platform_version);
         // Everything is checked: from here on the call succeeds.
-        let deployment =
-            new_deployment.then(|| self.new_deployment(&launch, network.clone(), None));
+        let deployment = new_deployment.then(|| {
+            let mut deployment = self.new_deployment(&launch, network.clone(), None);
+            let strategy = new_providers.clone().or_else(|| {
+                self.clusters[&cluster_key].services[&key]
+                    .service
+                    .capacity_provider_strategy
+                    .clone()
+                    .filter(|s| !s.is_empty())
+            });
+            if strategy.is_some() {
+                deployment.launch_type = None;
+                deployment.capacity_provider_strategy = strategy;
+            }
+            deployment
+        });
         let now = self.now;
         let cluster = self.clusters.get_mut(&cluster_key).expect("checked above");
         let record = cluster.services.get_mut(&key).expect("checked above");
@@ -813,6 +835,10 @@ impl Ecs {
         {
             record.service.desired_count = Some(n);
             record.steady = false;
+        }
+        if let Some(strategy) = new_providers {
+            record.service.launch_type = None;
+            record.service.capacity_provider_strategy = Some(strategy);
         }
         record.service.deployment_configuration = Some(configuration);
         record.service.placement_constraints = Some(constraints);
@@ -1384,7 +1410,7 @@ impl Ecs {
             .unwrap_or_default();
         self.check_launch_with(
             definition,
-            record.service.launch_type.as_ref(),
+            Self::service_launch_type(&record.service).as_ref(),
             record.service.network_configuration.as_ref(),
             Some(&record.group()),
             record
@@ -1481,6 +1507,16 @@ impl Ecs {
     /// Places `count` tasks of the PRIMARY deployment (PL-DEFAULT-SERVICE when the service has
     /// no strategy; group `service:NAME`, startedBy the deployment id, PL-GROUP-DEFAULT).
     fn start_replicas(&mut self, cluster_key: &str, name: &str, count: usize) -> usize {
+        if self.service_strategy(cluster_key, name).is_some() {
+            // CP-DISTRIBUTION, CP-PLACE-PER-PROVIDER (capacity.rs).
+            let (records, failure) = self.provider_replicas(cluster_key, name, count);
+            if let Some(failure) = failure {
+                self.unable_to_place(cluster_key, name, &failure);
+            }
+            let n = records.len();
+            self.started(cluster_key, name, records);
+            return n;
+        }
         let Ok(launch) = self.service_launch(cluster_key, name) else {
             return 0;
         };
@@ -1595,6 +1631,9 @@ impl Ecs {
                 2
             };
             let mut key = vec![class];
+            // CP-DISTRIBUTION scale-in: the provider most above its share first.
+            let live_arns: Vec<&str> = live.iter().map(|v| v.arn.as_str()).collect();
+            key.push(self.provider_scale_in_key(cluster_key, name, &view.arn, &live_arns));
             for rule in &strategy {
                 match rule {
                     StrategyRule::Spread(field) => {

@@ -435,14 +435,14 @@ impl Ecs {
         if request.started_by.as_ref().is_some_and(|s| s.len() > 128) {
             return Err(invalid("startedBy can have at most 128 characters."));
         }
-        if request
-            .capacity_provider_strategy
-            .as_ref()
-            .is_some_and(|s| !s.is_empty())
-        {
-            return Err(invalid(
-                "Capacity provider strategies are not supported by this version of stowplan.",
-            ));
+        // CP-STRATEGY-RULES, CP-DEFAULT-STRATEGY: a strategy (given or the cluster default)
+        // launches through the capacity providers (capacity.rs).
+        if let Some(strategy) = self.launch_strategy(
+            cluster,
+            request.launch_type.as_ref(),
+            request.capacity_provider_strategy.as_deref(),
+        )? {
+            return self.run_task_with_providers(request, strategy);
         }
         let launch = self.check_launch(
             request.task_definition.as_deref(),
@@ -1016,6 +1016,7 @@ impl Ecs {
             cluster.tick(now);
         }
         self.apply_faults_after_agents();
+        self.tick_capacity();
         self.run_service_schedulers(&mut observe);
         Ok(())
     }
@@ -1238,6 +1239,8 @@ impl Cluster {
             let stopping = record.desired_status() == "STOPPED";
             match (record.last_status(), stopping) {
                 ("STOPPED", _) => {}
+                // CP-PLACE-PER-PROVIDER: waiting for capacity (capacity.rs places it).
+                ("PROVISIONING", false) if super::capacity::is_waiting(record) => {}
                 ("PROVISIONING", false) => self.tasks[&arn].set_last("PENDING"),
                 ("PENDING", false) => self.start_running(&arn, stamp),
                 ("PROVISIONING", true) | ("PENDING", true) | ("ACTIVATING", true) => {
