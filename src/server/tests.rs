@@ -152,10 +152,7 @@ fn exceptions_are_aws_json_errors_with_ecs_statuses() {
         error_of(&unknown),
         (400, "UnknownOperationException".to_string())
     );
-    let unsupported = server.handle(&Request::post(
-        &format!("{ECS}CreateCapacityProvider"),
-        b"{}",
-    ));
+    let unsupported = server.handle(&Request::post(&format!("{ECS}CreateTaskSet"), b"{}"));
     assert_eq!(
         error_of(&unsupported),
         (400, "UnsupportedOperation".to_string())
