@@ -98,6 +98,7 @@ pub(super) fn call(ecs: &mut Ecs, action: &str, request: &Value) -> Result<Value
             ecs.reset();
             Ok(json!({}))
         }
+        iam if super::iam_sim::ACTIONS.contains(&iam) => super::iam_sim::call(ecs, iam, request),
         other => Err(scenario_error(format!(
             "unknown harness action Sim.{other}"
         ))),

@@ -14,6 +14,8 @@ mod agent;
 mod clusters;
 mod definitions;
 mod error;
+pub mod execution;
+pub mod iam;
 mod ids;
 pub mod instance_types;
 mod instances;
@@ -93,13 +95,24 @@ pub(crate) fn includes_tags<'a>(fields: impl IntoIterator<Item = &'a str>) -> bo
 pub struct Caller {
     /// The calling principal's ARN.
     pub principal_arn: String,
+    /// Global condition keys of the caller's session (`aws:SourceIp`,
+    /// `aws:MultiFactorAuthPresent`, ...; `Sim.SetCaller`'s `context`): a string, number or
+    /// boolean, or a list of them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub context: BTreeMap<String, serde_json::Value>,
 }
 
 impl Caller {
     /// The account's root user.
     pub fn root(account: &str) -> Self {
+        Caller::new(format!("arn:aws:iam::{account}:root"))
+    }
+
+    /// A caller with no extra context keys.
+    pub fn new(principal_arn: impl Into<String>) -> Self {
         Caller {
-            principal_arn: format!("arn:aws:iam::{account}:root"),
+            principal_arn: principal_arn.into(),
+            context: BTreeMap::new(),
         }
     }
 }
@@ -119,6 +132,9 @@ pub struct Ecs {
     /// Faults the harness injected into new tasks (`Sim.FailTasks`).
     #[serde(default)]
     faults: Vec<Fault>,
+    /// IAM users, roles, policies and the harness caller (issue 10, permissions).
+    #[serde(default, skip_serializing_if = "iam::IamStore::is_empty")]
+    iam: iam::IamStore,
 }
 
 impl Ecs {
@@ -132,6 +148,7 @@ impl Ecs {
             subnets: BTreeMap::new(),
             task_definition_tags: BTreeMap::new(),
             faults: Vec::new(),
+            iam: iam::IamStore::default(),
             config,
         }
     }
@@ -144,14 +161,16 @@ impl Ecs {
     /// The caller that harness steps act as: the principal chosen by `Sim.SetCaller`, the
     /// account root by default. The scenario runner and the wire server call with it.
     pub fn harness_caller(&self) -> Caller {
-        Caller::root(&self.config.account)
+        self.chosen_caller()
+            .cloned()
+            .unwrap_or_else(|| Caller::root(&self.config.account))
     }
 
     /// The caller that a request signed with `access_key_id` acts as (the wire server's
     /// mapping): the user that owns the key, else [`Ecs::harness_caller`].
     pub fn caller_for_access_key(&self, access_key_id: &str) -> Caller {
-        let _ = access_key_id;
-        self.harness_caller()
+        self.access_key_caller(access_key_id)
+            .unwrap_or_else(|| self.harness_caller())
     }
 
     /// The logical clock, in epoch seconds.
