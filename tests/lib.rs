@@ -3,6 +3,7 @@
 mod api_props;
 mod cql;
 mod fuzz_replay;
+mod iam_ecs;
 mod limits;
 mod model;
 mod placement;

@@ -2,7 +2,10 @@
 //! `Sim.SimulatePrincipalPolicy`, `Sim.SimulateCustomPolicy`): IAM's request and response
 //! members (PascalCase, as the IAM API and boto3 name them), IAM's error codes. Policy
 //! documents are JSON strings as IAM takes them (a JSON object is accepted too); dates are
-//! epoch seconds of the logical clock, as every timestamp the runner prints.
+//! epoch seconds of the logical clock, as every timestamp the runner prints. Errors carry IAM's
+//! exception shape names (`NoSuchEntityException`, `EntityAlreadyExistsException`,
+//! `MalformedPolicyDocumentException`, `LimitExceededException`, `InvalidInputException`),
+//! like every error of the API layer; IAM's error code is the name without `Exception`.
 
 use std::collections::BTreeMap;
 
@@ -33,12 +36,12 @@ pub(super) const ACTIONS: &[&str] = &[
 
 impl From<IamError> for ApiError {
     fn from(err: IamError) -> Self {
-        ApiError::new(err.code(), err.to_string())
+        ApiError::new(&err.exception_name(), err.to_string())
     }
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::new("InvalidInput", message)
+    ApiError::new("InvalidInputException", message)
 }
 
 fn required<'a>(request: &'a Value, member: &str) -> Result<&'a str, ApiError> {
@@ -353,6 +356,6 @@ mod tests {
             &json!({"RoleName": "EXEC", "AssumeRolePolicyDocument": trust}),
         )
         .unwrap_err();
-        assert_eq!(again.error_type, "EntityAlreadyExists");
+        assert_eq!(again.error_type, "EntityAlreadyExistsException");
     }
 }

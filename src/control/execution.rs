@@ -14,7 +14,7 @@
 
 use serde::Serialize;
 
-use super::iam::{ContextKeys, ECS_TASKS_PRINCIPAL, PolicySet, denial_message};
+use super::iam::{ContextKeys, ECS_TASKS_PRINCIPAL, PolicySet, denial_clause, denial_message};
 use super::{Ecs, Error};
 use crate::iam::{Context, Decision};
 use crate::model::{ContainerDefinition, TaskDefinition};
@@ -66,7 +66,8 @@ pub struct MissingPermission {
     pub need: Need,
     /// `implicitDeny` or `explicitDeny`.
     pub decision: String,
-    /// The "because ..." part of IAM's message.
+    /// The end of IAM's message (`because no identity-based policy allows ...` or
+    /// `with an explicit deny in ...`).
     pub reason: String,
 }
 

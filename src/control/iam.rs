@@ -90,6 +90,12 @@ pub enum IamError {
 }
 
 impl IamError {
+    /// IAM's exception shape name, as the API layer reports it (`NoSuchEntityException`, ...;
+    /// boto3's `client.exceptions.NoSuchEntityException`): [`IamError::code`] + `Exception`.
+    pub fn exception_name(&self) -> String {
+        format!("{}Exception", self.code())
+    }
+
     /// IAM's error code (`NoSuchEntity`, `EntityAlreadyExists`, `MalformedPolicyDocument`,
     /// `LimitExceeded`, `InvalidInput`).
     pub fn code(&self) -> &'static str {
@@ -464,6 +470,24 @@ pub struct Denial {
     pub decision: Decision,
 }
 
+/// The part of IAM's access-denied message after the resource (spec §4.6):
+/// `because no identity-based policy allows the ACTION action` (or `... no permissions boundary
+/// allows ...`) for an implicit deny, `with an explicit deny in an identity-based policy` (or
+/// `... in a permissions boundary`) for an explicit one.
+pub fn denial_clause(action: &str, evaluation: &Evaluation) -> String {
+    let boundary = evaluation.denied_by == Some(iam::PolicyKind::Boundary);
+    match (evaluation.decision, boundary) {
+        (Decision::ExplicitDeny, false) => {
+            "with an explicit deny in an identity-based policy".to_string()
+        }
+        (Decision::ExplicitDeny, true) => {
+            "with an explicit deny in a permissions boundary".to_string()
+        }
+        (_, false) => format!("because no identity-based policy allows the {action} action"),
+        (_, true) => format!("because no permissions boundary allows the {action} action"),
+    }
+}
+
 /// IAM's access-denied message (spec §4.6) for `principal` asking `action` on `resource`.
 pub fn denial_message(
     principal: &str,
@@ -471,11 +495,9 @@ pub fn denial_message(
     resource: &str,
     evaluation: &Evaluation,
 ) -> String {
-    let reason = evaluation
-        .denial_reason(action)
-        .unwrap_or_else(|| format!("no identity-based policy allows the {action} action"));
     format!(
-        "User: {principal} is not authorized to perform: {action} on resource: {resource} because {reason}"
+        "User: {principal} is not authorized to perform: {action} on resource: {resource} {}",
+        denial_clause(action, evaluation)
     )
 }
 
