@@ -324,7 +324,7 @@ pub fn missing_permissions(
             (evaluation.decision != Decision::Allowed).then(|| MissingPermission {
                 need: need.clone(),
                 decision: evaluation.decision.as_str().to_string(),
-                reason: evaluation.denial_reason(&need.action).unwrap_or_default(),
+                reason: denial_clause(&need.action, &evaluation),
             })
         })
         .collect()
