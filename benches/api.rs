@@ -93,7 +93,7 @@ fn restricted_caller(ecs: &mut Ecs, root: &Caller) -> Caller {
         }
         if i == 9 {
             statements[8] = json!({
-                "Effect": "Deny", "Action": "ecs:*", "Resource": "*",
+                "Effect": "Deny", "Action": "ecs:Delete*", "Resource": "*",
                 "Condition": {"StringEquals": {"aws:PrincipalTag/blocked": "true"}}
             });
             statements[9] = json!({
