@@ -69,5 +69,79 @@ fn run_task(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, run_task);
+/// A user holding 10 managed policies of 10 statements each, conditions included; one
+/// statement of the last policy allows RunTask of `web` on the bench cluster (permissions,
+/// issue 10 item 8: authorization must stay within 25 % of the root caller's throughput).
+fn restricted_caller(ecs: &mut Ecs, root: &Caller) -> Caller {
+    let call = |ecs: &mut Ecs, op: &str, request: serde_json::Value| {
+        api::call(ecs, op, &request, root).expect(op);
+    };
+    call(ecs, "Sim.CreateUser", json!({"UserName": "deployer"}));
+    for i in 0..10 {
+        let mut statements = Vec::new();
+        for j in 0..10 {
+            statements.push(json!({
+                "Sid": format!("S{i}x{j}"),
+                "Effect": "Allow",
+                "Action": [format!("ecs:Describe{j}*"), format!("ecs:List{i}{j}*")],
+                "Resource": format!("arn:aws:ecs:*:*:cluster/team{i}-{j}"),
+                "Condition": {
+                    "StringEquals": {"aws:RequestedRegion": "us-east-1"},
+                    "ArnLike": {"ecs:cluster": format!("arn:aws:ecs:*:*:cluster/team{i}-*")}
+                }
+            }));
+        }
+        if i == 9 {
+            statements[8] = json!({
+                "Effect": "Deny", "Action": "ecs:Delete*", "Resource": "*",
+                "Condition": {"StringEquals": {"aws:PrincipalTag/blocked": "true"}}
+            });
+            statements[9] = json!({
+                "Effect": "Allow", "Action": "ecs:RunTask",
+                "Resource": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:*",
+                "Condition": {"ArnEquals": {"ecs:cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/bench"}}
+            });
+        }
+        let document = json!({"Version": "2012-10-17", "Statement": statements}).to_string();
+        let created = api::call(
+            ecs,
+            "Sim.CreatePolicy",
+            &json!({"PolicyName": format!("p{i}"), "PolicyDocument": document}),
+            root,
+        )
+        .expect("policy");
+        call(
+            ecs,
+            "Sim.AttachUserPolicy",
+            json!({"UserName": "deployer", "PolicyArn": created["Policy"]["Arn"]}),
+        );
+    }
+    Caller::new("arn:aws:iam::123456789012:user/deployer")
+}
+
+fn run_task_restricted(c: &mut Criterion) {
+    let (mut ecs, root) = cluster();
+    let caller = restricted_caller(&mut ecs, &root);
+    let request = json!({"cluster": "bench", "taskDefinition": "web", "count": 10});
+    let first = api::call(&mut ecs, "RunTask", &request, &caller).expect("RunTask");
+    assert_eq!(first["tasks"].as_array().map(Vec::len), Some(10));
+    let mut group = c.benchmark_group("api");
+    group.throughput(Throughput::Elements(10));
+    group.sample_size(20);
+    group.bench_function(
+        "RunTask count 10, caller with 10 policies x 10 statements (conditions), 5,000 instances",
+        |b| {
+            b.iter(|| {
+                let response = api::call(&mut ecs, "RunTask", &request, &caller).expect("RunTask");
+                assert_eq!(response["tasks"].as_array().map(Vec::len), Some(10));
+                serde_json::to_string(&response)
+                    .expect("serialisable")
+                    .len()
+            })
+        },
+    );
+    group.finish();
+}
+
+criterion_group!(benches, run_task, run_task_restricted);
 criterion_main!(benches);

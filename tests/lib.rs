@@ -6,6 +6,7 @@ mod capacity;
 mod cql;
 mod fuzz_replay;
 mod iam;
+mod iam_ecs;
 mod limits;
 mod model;
 mod placement;

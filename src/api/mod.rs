@@ -22,6 +22,8 @@
 //! # Ok::<(), stowplan::api::ApiError>(())
 //! ```
 
+pub mod authz;
+mod iam_sim;
 pub mod names;
 mod paging;
 mod sim;
@@ -122,6 +124,11 @@ pub fn call(
 ) -> Result<Value, ApiError> {
     if let Some(action) = operation.strip_prefix("Sim.") {
         return sim::call(ecs, action, request);
+    }
+    // Permissions (issue 10): every ECS operation is authorized before it runs; the root
+    // caller passes without evaluation.
+    if names::OPERATIONS.contains(&operation) {
+        authz::authorize(ecs, operation, request, caller)?;
     }
     match operation {
         "CreateCluster" => respond(ecs.create_cluster(&read(request)?)?),

@@ -12,6 +12,13 @@
 //! | `Sim.DescribeCapacityProviderMetrics` | `{"capacityProvider"?}` | `{"metrics": [{"capacityProvider", "CapacityProviderReservation", "instancesNeeded", "instancesRunning", "targetInstances", "provisioningTasks", "desiredCapacity", ...}]}` (CP-CPR) |
 //! | `Sim.FailTasks` | `{"taskDefinition", "mode", "seconds"}` | every task of the task definition (a family = every revision, or `family:revision` / ARN) created from now on: `failToStart` — PENDING → STOPPED with `TaskFailedToStart`; `exitAfter` — its essential containers exit (code 1) `seconds` after RUNNING (`EssentialContainerExited`); `unhealthy` — once RUNNING it reports `healthStatus` `UNHEALTHY` and a service replaces it; `none` — removes the faults of that task definition. Response `{"faults": N}` (faults in force). |
 
+//!
+//! The IAM harness actions (`Sim.CreateUser`, `Sim.CreateRole`, `Sim.CreatePolicy`,
+//! `Sim.PutUserPolicy`, `Sim.PutRolePolicy`, `Sim.AttachUserPolicy`, `Sim.AttachRolePolicy`,
+//! `Sim.TagUser`, `Sim.TagRole`, `Sim.CreateAccessKey`, `Sim.SetCaller`,
+//! `Sim.SimulatePrincipalPolicy`, `Sim.SimulateCustomPolicy`) take and return IAM's members;
+//! they live in `iam_sim.rs` and README "Permissions" documents them.
+
 use serde_json::{Value, json};
 
 use super::ApiError;
@@ -191,6 +198,7 @@ pub(super) fn call(ecs: &mut Ecs, action: &str, request: &Value) -> Result<Value
             ecs.reset();
             Ok(json!({}))
         }
+        iam if super::iam_sim::ACTIONS.contains(&iam) => super::iam_sim::call(ecs, iam, request),
         other => Err(scenario_error(format!(
             "unknown harness action Sim.{other}"
         ))),

@@ -17,6 +17,8 @@ pub mod capacity;
 mod clusters;
 mod definitions;
 mod error;
+pub mod execution;
+pub mod iam;
 mod ids;
 pub mod instance_types;
 mod instances;
@@ -99,13 +101,24 @@ pub(crate) fn includes_tags<'a>(fields: impl IntoIterator<Item = &'a str>) -> bo
 pub struct Caller {
     /// The calling principal's ARN.
     pub principal_arn: String,
+    /// Global condition keys of the caller's session (`aws:SourceIp`,
+    /// `aws:MultiFactorAuthPresent`, ...; `Sim.SetCaller`'s `context`): a string, number or
+    /// boolean, or a list of them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub context: BTreeMap<String, serde_json::Value>,
 }
 
 impl Caller {
     /// The account's root user.
     pub fn root(account: &str) -> Self {
+        Caller::new(format!("arn:aws:iam::{account}:root"))
+    }
+
+    /// A caller with no extra context keys.
+    pub fn new(principal_arn: impl Into<String>) -> Self {
         Caller {
-            principal_arn: format!("arn:aws:iam::{account}:root"),
+            principal_arn: principal_arn.into(),
+            context: BTreeMap::new(),
         }
     }
 }
@@ -132,6 +145,9 @@ pub struct Ecs {
     /// Simulated Auto Scaling groups by name (`Sim.CreateAutoScalingGroup`).
     #[serde(default)]
     auto_scaling_groups: IndexMap<String, AutoScalingGroup>,
+    /// IAM users, roles, policies and the harness caller (issue 10, permissions).
+    #[serde(default, skip_serializing_if = "iam::IamStore::is_empty")]
+    iam: iam::IamStore,
 }
 
 impl Ecs {
@@ -147,6 +163,7 @@ impl Ecs {
             faults: Vec::new(),
             capacity_providers: IndexMap::new(),
             auto_scaling_groups: IndexMap::new(),
+            iam: iam::IamStore::default(),
             config,
         }
     }
@@ -159,14 +176,16 @@ impl Ecs {
     /// The caller that harness steps act as: the principal chosen by `Sim.SetCaller`, the
     /// account root by default. The scenario runner and the wire server call with it.
     pub fn harness_caller(&self) -> Caller {
-        Caller::root(&self.config.account)
+        self.chosen_caller()
+            .cloned()
+            .unwrap_or_else(|| Caller::root(&self.config.account))
     }
 
     /// The caller that a request signed with `access_key_id` acts as (the wire server's
     /// mapping): the user that owns the key, else [`Ecs::harness_caller`].
     pub fn caller_for_access_key(&self, access_key_id: &str) -> Caller {
-        let _ = access_key_id;
-        self.harness_caller()
+        self.access_key_caller(access_key_id)
+            .unwrap_or_else(|| self.harness_caller())
     }
 
     /// The logical clock, in epoch seconds.

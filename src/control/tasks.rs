@@ -43,6 +43,10 @@ pub struct TaskRecord {
     pub containers: Vec<ContainerPlan>,
     /// The network mode of its task definition (absent = bridge).
     pub network_mode: Option<NetworkMode>,
+    /// Why the task will fail to start (its roles, spec §3.4), decided at launch; the agent
+    /// stops it with `TaskFailedToStart` instead of starting it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_failure: Option<String>,
 }
 
 /// What the agent needs to start one container.
@@ -454,6 +458,7 @@ impl Ecs {
             request.platform_version.as_deref(),
         )?;
         super::tags::check_tags(request.tags.as_deref().unwrap_or_default())?;
+        self.check_task_roles(&launch.definition, request.overrides.as_ref(), &cluster.arn)?;
         let fargate = matches!(launch.launch_type, LaunchType::Fargate);
         let mut outcomes: Vec<Result<InstanceIdx, Box<model::Failure>>> = Vec::new();
         let mut planned = None;
@@ -578,6 +583,7 @@ impl Ecs {
             None,
         )?;
         super::tags::check_tags(request.tags.as_deref().unwrap_or_default())?;
+        self.check_task_roles(&launch.definition, request.overrides.as_ref(), &cluster.arn)?;
         let mut demand = demand_for(&launch.definition, request.overrides.as_ref());
         if !launch.subnets.is_empty() {
             demand = demand.with_availability_zones(
@@ -851,6 +857,7 @@ impl Ecs {
             ephemeral_storage: definition.ephemeral_storage.clone(),
             ..model::Task::default()
         };
+        let start_failure = self.launch_failure(definition, task.overrides.as_ref(), &task_id);
         TaskRecord {
             task,
             family: definition.family.clone().unwrap_or_default(),
@@ -859,6 +866,7 @@ impl Ecs {
             awsvpc,
             containers: container_plans(containers_defs, definition.network_mode.as_ref()),
             network_mode: definition.network_mode.clone(),
+            start_failure,
         }
     }
 
@@ -1242,7 +1250,13 @@ impl Cluster {
                 // CP-PLACE-PER-PROVIDER: waiting for capacity (capacity.rs places it).
                 ("PROVISIONING", false) if super::capacity::is_waiting(record) => {}
                 ("PROVISIONING", false) => self.tasks[&arn].set_last("PENDING"),
-                ("PENDING", false) => self.start_running(&arn, stamp),
+                ("PENDING", false) => match self.tasks[&arn].start_failure.clone() {
+                    // Its roles let it down (spec §3.4): STOPPED without starting.
+                    Some(reason) => {
+                        self.stop_now(&arn, now, Some(TaskStopCode::TaskFailedToStart), &reason)
+                    }
+                    None => self.start_running(&arn, stamp),
+                },
                 ("PROVISIONING", true) | ("PENDING", true) | ("ACTIVATING", true) => {
                     let record = self.tasks.get_mut(&arn).expect("listed");
                     if record.task.stop_code.is_none() {
