@@ -2,9 +2,6 @@
 //! harness actions, authorization of ECS calls (§1.2–§1.4, §4.6), iam:PassRole (§2.1),
 //! trust policies (§2.2, §2.3), "will this task start?" (§3.2, §3.4), the task role (§3.3),
 //! and the documented ECS cases of §5 (rows 27, 28, 31, 33).
-//!
-//! Tests that need condition evaluation are marked `#[ignore = "needs the iam evaluator"]`
-//! while `src/iam` is the placeholder that ignores conditions.
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -223,7 +220,6 @@ fn row28_run_task_on_the_family_only() {
 
 /// §5 row 28: the same family on another cluster is implicitly denied (`ArnEquals ecs:cluster`).
 #[test]
-#[ignore = "needs the iam evaluator"]
 fn row28_run_task_on_another_cluster_is_denied() {
     let mut ecs = fixture(3);
     row28_user(&mut ecs);
@@ -288,7 +284,6 @@ fn tag_on_create_needs_tag_resource() {
 /// §5 row 31: RunTask with tags, and TagResource on an existing cluster, are implicitly denied
 /// (`ecs:CreateAction` is not CreateCluster / absent).
 #[test]
-#[ignore = "needs the iam evaluator"]
 fn row31_tag_on_create_denied_cases() {
     let mut ecs = fixture(1);
     row31_user(&mut ecs);
@@ -311,7 +306,6 @@ fn row31_tag_on_create_denied_cases() {
 /// §5 row 33: PassRole allowed only to `cloudwatch.amazonaws.com` does not let a task role
 /// be passed to ECS tasks.
 #[test]
-#[ignore = "needs the iam evaluator"]
 fn row33_pass_role_to_the_wrong_service_is_denied() {
     let mut ecs = fixture(0);
     as_user(
@@ -1001,7 +995,6 @@ fn snapshot_round_trips_the_iam_store() {
 
 /// `Sim.SetCaller`'s context carries global keys (aws:SourceIp, aws:MultiFactorAuthPresent).
 #[test]
-#[ignore = "needs the iam evaluator"]
 fn caller_context_keys_reach_conditions() {
     let mut ecs = fixture(1);
     let user = as_user(
@@ -1022,7 +1015,6 @@ fn caller_context_keys_reach_conditions() {
 /// Policy variables (`${aws:username}`) with ecs:ResourceTag (ECS guide: DescribeServices
 /// gated by `ecs:ResourceTag/Owner = ${aws:username}`).
 #[test]
-#[ignore = "needs the iam evaluator"]
 fn resource_tag_owner_is_the_user() {
     let mut ecs = fixture(1);
     ok(
