@@ -61,7 +61,7 @@ fn policy_of(
     Ok(NamedPolicy {
         id,
         source_type,
-        policy: parsed,
+        policy: std::sync::Arc::new(parsed),
     })
 }
 

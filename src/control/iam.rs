@@ -17,6 +17,7 @@
 //!   `arn:aws:sts::ACCOUNT:assumed-role/NAME/`[`DEFAULT_SESSION_NAME`].
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
@@ -113,7 +114,8 @@ impl IamError {
 #[derive(Clone, Debug, PartialEq)]
 pub struct PolicyDocument {
     text: String,
-    policy: Policy,
+    /// Shared, so that a request's policy set costs no copy of the parsed statements.
+    policy: Arc<Policy>,
 }
 
 impl PolicyDocument {
@@ -128,7 +130,7 @@ impl PolicyDocument {
         })?;
         Ok(PolicyDocument {
             text: text.to_string(),
-            policy,
+            policy: Arc::new(policy),
         })
     }
 
@@ -365,8 +367,8 @@ pub struct NamedPolicy {
     pub id: String,
     /// The `SourcePolicyType`.
     pub source_type: &'static str,
-    /// The policy.
-    pub policy: Policy,
+    /// The policy (shared with the store it came from).
+    pub policy: Arc<Policy>,
 }
 
 /// The identity policies and optional permissions boundary one request is evaluated against.
