@@ -1108,35 +1108,6 @@ impl Ecs {
         })
     }
 
-    /// The launch of a service's PRIMARY deployment through its strategy.
-    fn provider_service_launch(&self, cluster_key: &str, name: &str) -> Result<Launch, Error> {
-        let record = &self.clusters[cluster_key].services[name];
-        let arn = record.service.task_definition.clone().unwrap_or_default();
-        let definition = self
-            .registry
-            .describe(&arn)
-            .map_err(|_| Error::Client("TaskDefinition not found.".to_string()))?
-            .clone();
-        let strategy = record
-            .service
-            .placement_strategy
-            .clone()
-            .unwrap_or_default();
-        self.check_launch_with(
-            definition,
-            Self::service_launch_type(&record.service).as_ref(),
-            record.service.network_configuration.as_ref(),
-            Some(&format!("service:{name}")),
-            record
-                .service
-                .placement_constraints
-                .as_deref()
-                .unwrap_or_default(),
-            Some(&strategy),
-            record.service.platform_version.as_deref(),
-        )
-    }
-
     /// The strategy a service launches through, if it uses capacity providers.
     pub(crate) fn service_strategy(
         &self,
@@ -1162,7 +1133,7 @@ impl Ecs {
         let Some(strategy) = self.service_strategy(cluster_key, name) else {
             return (Vec::new(), None);
         };
-        let Ok(launch) = self.provider_service_launch(cluster_key, name) else {
+        let Ok(launch) = self.service_launch(cluster_key, name) else {
             return (Vec::new(), None);
         };
         let cluster = &self.clusters[cluster_key];

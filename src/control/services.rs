@@ -1395,7 +1395,9 @@ impl Ecs {
             .collect()
     }
 
-    fn service_launch(&self, cluster_key: &str, name: &str) -> Result<Launch, Error> {
+    /// The launch of a service's PRIMARY deployment (task definition, launch type, network,
+    /// group `service:NAME`, constraints and strategy).
+    pub(super) fn service_launch(&self, cluster_key: &str, name: &str) -> Result<Launch, Error> {
         let record = &self.clusters[cluster_key].services[name];
         let arn = record.service.task_definition.clone().unwrap_or_default();
         let definition = self
