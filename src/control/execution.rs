@@ -14,7 +14,9 @@
 
 use serde::Serialize;
 
-use super::iam::{ContextKeys, ECS_TASKS_PRINCIPAL, PolicySet, denial_clause, denial_message};
+use super::iam::{
+    ContextKeys, ECS_TASKS_PRINCIPAL, Entity, PolicySet, denial_clause, denial_message,
+};
 use super::{Ecs, Error};
 use crate::iam::{Context, Decision};
 use crate::model::{ContainerDefinition, TaskDefinition};
@@ -527,6 +529,22 @@ impl Ecs {
         Some(stopped_reason(&first, &session))
     }
 
+    /// A registered task definition (family, `family:revision` or ARN) and the created role
+    /// that `role_of` names in it; `None` for the role when it names none or one never created
+    /// (permissive default).
+    fn definition_and_role(
+        &self,
+        task_definition: &str,
+        role_of: impl Fn(&TaskDefinition) -> Option<&str>,
+    ) -> Result<(&TaskDefinition, Option<&Entity>), Error> {
+        let definition = self
+            .registry()
+            .describe(task_definition)
+            .map_err(|_| Error::Client("Unable to describe task definition.".to_string()))?;
+        let role = role_of(definition).and_then(|arn| self.iam().role_by_arn(arn));
+        Ok((definition, role))
+    }
+
     /// The execution-role permissions a registered task definition (family, `family:revision`
     /// or ARN) lacks with the roles of this account: empty when it has no execution role or
     /// the role was never created (permissive default).
@@ -534,24 +552,16 @@ impl Ecs {
         &self,
         task_definition: &str,
     ) -> Result<Vec<MissingPermission>, Error> {
-        let definition = self
-            .registry()
-            .describe(task_definition)
-            .map_err(|_| Error::Client("Unable to describe task definition.".to_string()))?;
-        let Some(role) = definition
-            .execution_role_arn
-            .as_deref()
-            .and_then(|arn| self.iam().role_by_arn(arn))
-        else {
-            return Ok(Vec::new());
-        };
-        let policies = self.iam().policy_set(role);
-        Ok(check_execution_role(
-            definition,
-            &self.config.region,
-            &self.config.account,
-            &policies,
-        ))
+        let (definition, role) =
+            self.definition_and_role(task_definition, |d| d.execution_role_arn.as_deref())?;
+        Ok(role.map_or_else(Vec::new, |role| {
+            check_execution_role(
+                definition,
+                &self.config.region,
+                &self.config.account,
+                &self.iam().policy_set(role),
+            )
+        }))
     }
 
     /// The ECS Exec permissions (spec §3.3) the task role of a registered task definition
@@ -560,17 +570,10 @@ impl Ecs {
         &self,
         task_definition: &str,
     ) -> Result<Vec<MissingPermission>, Error> {
-        let definition = self
-            .registry()
-            .describe(task_definition)
-            .map_err(|_| Error::Client("Unable to describe task definition.".to_string()))?;
-        let Some(role) = definition
-            .task_role_arn
-            .as_deref()
-            .and_then(|arn| self.iam().role_by_arn(arn))
-        else {
-            return Ok(Vec::new());
-        };
-        Ok(missing_exec_permissions(&self.iam().policy_set(role)))
+        let (_, role) =
+            self.definition_and_role(task_definition, |d| d.task_role_arn.as_deref())?;
+        Ok(role.map_or_else(Vec::new, |role| {
+            missing_exec_permissions(&self.iam().policy_set(role))
+        }))
     }
 }
