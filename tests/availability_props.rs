@@ -135,9 +135,7 @@ fn check(ecs: &Ecs, watch: &mut Watch) {
     // No overcommit: every task reserves 256 CPU units; instances have 256 × 16.
     let mut used: BTreeMap<String, u32> = BTreeMap::new();
     for record in cluster.tasks.values() {
-        watch
-            .seen
-            .insert(record.task.task_arn.clone().unwrap_or_default());
+        watch.seen.insert(record.task_arn().to_string());
         if record.reservation.is_some()
             && let Some(instance) = record.container_instance_arn()
         {
@@ -169,8 +167,7 @@ fn check(ecs: &Ecs, watch: &mut Watch) {
             .filter(|t| {
                 t.last_status() == "RUNNING"
                     && t.desired_status() == "RUNNING"
-                    && t.task
-                        .started_at
+                    && t.started_at()
                         .is_some_and(|at| now - at.secs() >= HEALTHY_AFTER_SECS)
             })
             .count() as i64;
@@ -337,11 +334,7 @@ fn run_faults(case: &Case) {
             .unwrap_or_else(|| panic!("{arn} vanished"));
         if record.last_status() == "STOPPED" {
             assert!(
-                record
-                    .task
-                    .stopped_reason
-                    .as_ref()
-                    .is_some_and(|r| !r.is_empty()),
+                record.stopped_reason().is_some_and(|r| !r.is_empty()),
                 "{arn} stopped without a reason"
             );
         }

@@ -203,7 +203,7 @@ proptest! {
                 for (arn, t) in &c.tasks {
                     seen.insert(arn.clone(), t.last_status().to_string());
                     if t.last_status() == "STOPPED" {
-                        prop_assert!(t.task.stopped_reason.as_deref().is_some_and(|r| !r.is_empty()),
+                        prop_assert!(t.stopped_reason().is_some_and(|r| !r.is_empty()),
                             "stopped task without a reason");
                     }
                 }

@@ -346,3 +346,55 @@ fn same_scenario_same_bytes() {
         assert_eq!(first, second, "{}", file.display());
     }
 }
+
+/// RunTask writes its response straight from the task records (`TaskRecord::json`); that
+/// writer must give the same bytes as serialising `TaskRecord::to_model` (what DescribeTasks
+/// and the library API return). Checked on every task after every step of every conformance
+/// scenario and the tour: bridge, host, awsvpc and Fargate tasks, overrides, tags, GPUs,
+/// capacity providers, stopped and failed tasks.
+#[test]
+fn task_json_writer_equals_the_model() {
+    let mut files = support::json_files(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/scenarios"
+    )));
+    files.extend(support::json_files(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/scenarios"
+    ))));
+    let mut compared = 0usize;
+    for path in files {
+        let scenario = stowplan::json::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let Ok(config) = stowplan::scenario::config_of(&scenario) else {
+            continue;
+        };
+        let mut runner = stowplan::scenario::Runner::new(config);
+        for (index, step) in scenario["steps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            runner.step(index, step);
+            for cluster in runner.ecs().clusters() {
+                for record in cluster.tasks.values() {
+                    let mut model = record.to_model();
+                    let written = serde_json::to_string(&record.json(true)).unwrap();
+                    assert_eq!(
+                        written,
+                        serde_json::to_string(&model).unwrap(),
+                        "{} step {index}",
+                        path.display()
+                    );
+                    model.tags = None;
+                    assert_eq!(
+                        serde_json::to_string(&record.json(false)).unwrap(),
+                        serde_json::to_string(&model).unwrap()
+                    );
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert!(compared > 1_000, "only {compared} task states compared");
+}

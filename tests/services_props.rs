@@ -92,9 +92,7 @@ fn check(ecs: &Ecs, watch: &mut Watch) {
         // 1. No overcommit: 256 CPU / 512 MiB per task on 4096 / 8192 instances.
         let mut used: BTreeMap<String, (u32, u32)> = BTreeMap::new();
         for record in cluster.tasks.values() {
-            watch
-                .seen
-                .insert(record.task.task_arn.clone().unwrap_or_default());
+            watch.seen.insert(record.task_arn().to_string());
             if record.reservation.is_some()
                 && let Some(instance) = record.container_instance_arn()
             {
@@ -130,8 +128,7 @@ fn check(ecs: &Ecs, watch: &mut Watch) {
                 .filter(|t| {
                     t.last_status() == "RUNNING"
                         && t.desired_status() == "RUNNING"
-                        && t.task
-                            .started_at
+                        && t.started_at()
                             .is_some_and(|at| now - at.secs() >= HEALTHY_AFTER_SECS)
                 })
                 .count() as i64;
@@ -266,13 +263,7 @@ fn run(case: &Case) {
             .get(arn)
             .unwrap_or_else(|| panic!("{arn} vanished"));
         if record.last_status() == "STOPPED" {
-            assert!(
-                record
-                    .task
-                    .stopped_reason
-                    .as_ref()
-                    .is_some_and(|r| !r.is_empty())
-            );
+            assert!(record.stopped_reason().is_some_and(|r| !r.is_empty()));
         }
     }
     // Steady state.

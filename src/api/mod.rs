@@ -106,13 +106,40 @@ fn read<T: FromJson>(request: &Value) -> Result<T, ApiError> {
         .map_err(|err| ApiError::new("InvalidParameterException", err.to_string()))
 }
 
-fn respond<T: Serialize>(response: T) -> Result<Value, ApiError> {
-    serde_json::to_value(response).map_err(|err| {
-        ApiError::new(
-            "ServerException",
-            format!("response not serialisable: {err}"),
-        )
-    })
+/// What a call's response is written into: a `serde_json::Value` ([`call`]) or JSON text
+/// ([`call_json`], which never builds the `Value`).
+trait Response: Sized {
+    /// Writes a typed response.
+    fn write<T: Serialize>(response: T) -> Result<Self, ApiError>;
+    /// Takes a response that is already a `Value` (the harness actions).
+    fn from_value(value: Value) -> Result<Self, ApiError>;
+}
+
+fn unserialisable(err: serde_json::Error) -> ApiError {
+    ApiError::new(
+        "ServerException",
+        format!("response not serialisable: {err}"),
+    )
+}
+
+impl Response for Value {
+    fn write<T: Serialize>(response: T) -> Result<Self, ApiError> {
+        serde_json::to_value(response).map_err(unserialisable)
+    }
+
+    fn from_value(value: Value) -> Result<Self, ApiError> {
+        Ok(value)
+    }
+}
+
+impl Response for String {
+    fn write<T: Serialize>(response: T) -> Result<Self, ApiError> {
+        serde_json::to_string(&response).map_err(unserialisable)
+    }
+
+    fn from_value(value: Value) -> Result<Self, ApiError> {
+        serde_json::to_string(&value).map_err(unserialisable)
+    }
 }
 
 /// Runs one ECS operation (or `Sim.*` harness action) by name.
@@ -122,8 +149,46 @@ pub fn call(
     request: &Value,
     caller: &Caller,
 ) -> Result<Value, ApiError> {
+    dispatch(ecs, operation, request, caller)
+}
+
+/// [`call`] with JSON text in and out, as the wire server and benchmarks use it: the request
+/// body is parsed (at most [`crate::json::MAX_JSON_DEPTH`] levels deep) and the response is written
+/// straight to text, without an intermediate `serde_json::Value`. Same checks, same errors,
+/// same bytes as `serde_json::to_string(&call(..)?)`.
+///
+/// ```
+/// use stowplan::api;
+/// use stowplan::control::{Caller, Ecs, EcsConfig};
+/// let mut ecs = Ecs::new(EcsConfig::default());
+/// let root = Caller::root("123456789012");
+/// let body = api::call_json(&mut ecs, "CreateCluster", r#"{"clusterName": "prod"}"#, &root)?;
+/// assert!(body.starts_with(r#"{"cluster":{"#));
+/// # Ok::<(), stowplan::api::ApiError>(())
+/// ```
+pub fn call_json(
+    ecs: &mut Ecs,
+    operation: &str,
+    request: &str,
+    caller: &Caller,
+) -> Result<String, ApiError> {
+    let request = crate::json::parse(request)
+        .map_err(|err| ApiError::new("SerializationException", err.to_string()))?;
+    dispatch(ecs, operation, &request, caller)
+}
+
+fn respond<R: Response, T: Serialize>(response: T) -> Result<R, ApiError> {
+    R::write(response)
+}
+
+fn dispatch<R: Response>(
+    ecs: &mut Ecs,
+    operation: &str,
+    request: &Value,
+    caller: &Caller,
+) -> Result<R, ApiError> {
     if let Some(action) = operation.strip_prefix("Sim.") {
-        return sim::call(ecs, action, request);
+        return R::from_value(sim::call(ecs, action, request)?);
     }
     // Permissions (issue 10): every ECS operation is authorized before it runs; the root
     // caller passes without evaluation.
@@ -215,7 +280,7 @@ pub fn call(
                 ..Default::default()
             })
         }
-        "RunTask" => respond(ecs.run_task(&read(request)?)?),
+        "RunTask" => respond(ecs.run_task_json(&read(request)?)?),
         "StartTask" => respond(ecs.start_task(&read(request)?)?),
         "StopTask" => respond(ecs.stop_task(&read(request)?)?),
         "DescribeTasks" => respond(ecs.describe_tasks(&read(request)?)?),

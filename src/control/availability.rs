@@ -183,7 +183,7 @@ impl Ecs {
                                 .ok()
                                 .and_then(|i| i.attribute(ZONE_ATTRIBUTE).flatten())
                                 .map(str::to_string),
-                            None => t.task.availability_zone.clone(),
+                            None => t.availability_zone.clone(),
                         };
                         (t.instance, zone)
                     })

@@ -15,11 +15,14 @@
 //!   the new instances of the group's instance type they need, and takes the largest group's
 //!   figure (CAS-BLOG); see [`Ecs::capacity_provider_metrics`].
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::error::invalid;
-use super::tasks::{Launch, TaskRecord, demand_for};
+use super::tasks::{Launch, StartedTasks, demand_for};
 use super::{Cluster, Ecs, Error};
+use super::{TaskRecord, TaskStatus};
 use crate::model::{
     self, CapacityProviderStatus, CapacityProviderStrategyItem, CapacityProviderType,
     CapacityProviderUpdateStatus, LaunchType, ManagedDraining, ManagedScalingStatus,
@@ -278,7 +281,7 @@ impl Cluster {
         self.tasks
             .values()
             .filter(|t| t.last_status() != "STOPPED")
-            .filter(|t| t.task.capacity_provider_name.as_deref() == Some(provider))
+            .filter(|t| t.capacity_provider_name.as_deref() == Some(provider))
             .count()
     }
 }
@@ -293,7 +296,7 @@ pub(crate) fn is_waiting(record: &TaskRecord) -> bool {
     record.last_status() == "PROVISIONING"
         && record.instance.is_none()
         && !record.is_fargate()
-        && record.task.capacity_provider_name.is_some()
+        && record.capacity_provider_name.is_some()
 }
 
 impl Ecs {
@@ -1046,10 +1049,10 @@ impl Ecs {
                 started_by.clone(),
                 tags.clone(),
             );
-            record.task.capacity_provider_name = Some(name);
+            record.capacity_provider_name = Some(name);
             if !fargate && instance.is_none() {
                 // CP-PLACE-PER-PROVIDER: waits for capacity.
-                record.task.last_status = Some("PROVISIONING".to_string());
+                record.last = TaskStatus::Provisioning;
             }
             records.push(record);
         }
@@ -1062,7 +1065,7 @@ impl Ecs {
         &mut self,
         request: &model::RunTaskRequest,
         strategy: Vec<CapacityProviderStrategyItem>,
-    ) -> Result<model::RunTaskResponse, Error> {
+    ) -> Result<StartedTasks, Error> {
         let count = request.count.unwrap_or(1).max(1) as usize;
         let launch_type = Self::strategy_launch_type(&strategy);
         let launch = self.check_launch(
@@ -1093,18 +1096,16 @@ impl Ecs {
             request.started_by.clone(),
             request.tags.clone(),
         );
-        let mut tasks = Vec::new();
+        let mut arns = Vec::with_capacity(records.len());
         let cluster = self.clusters.get_mut(&cluster_key).expect("checked above");
         for record in records {
-            tasks.push(record.task.clone());
-            cluster
-                .tasks
-                .insert(record.task.task_arn.clone().unwrap_or_default(), record);
+            arns.push(record.arn.clone());
+            cluster.tasks.insert(record.arn.clone(), record);
         }
-        Ok(model::RunTaskResponse {
-            tasks: Some(tasks),
-            failures: Some(Vec::new()),
-            ..Default::default()
+        Ok(StartedTasks {
+            cluster: cluster_key,
+            arns,
+            failures: Vec::new(),
         })
     }
 
@@ -1146,7 +1147,7 @@ impl Ecs {
                     .iter()
                     .filter_map(|a| cluster.tasks.get(a))
                     .filter(|t| t.desired_status() == "RUNNING" && t.last_status() != "STOPPED")
-                    .filter(|t| t.task.capacity_provider_name == item.capacity_provider)
+                    .filter(|t| t.capacity_provider_name == item.capacity_provider)
                     .count() as u64
             })
             .collect();
@@ -1182,7 +1183,7 @@ impl Ecs {
             cluster
                 .tasks
                 .get(arn)
-                .and_then(|t| t.task.capacity_provider_name.clone())
+                .and_then(|t| t.capacity_provider_name.clone())
         };
         let Some(mine) = provider_of(task) else {
             return 0;
@@ -1231,34 +1232,15 @@ impl Ecs {
         for arn in waiting {
             let cluster = &self.clusters[cluster_key];
             let record = &cluster.tasks[&arn];
-            let provider = record
-                .task
-                .capacity_provider_name
-                .clone()
-                .unwrap_or_default();
-            let Ok(definition) = self
-                .registry
-                .describe(
-                    record
-                        .task
-                        .task_definition_arn
-                        .as_deref()
-                        .unwrap_or_default(),
-                )
-                .cloned()
-            else {
-                continue;
-            };
-            let group = record.task.group.clone().unwrap_or_default();
+            let provider = record.capacity_provider_name.clone().unwrap_or_default();
+            let definition = Arc::clone(&record.definition.0);
+            let group = record.group.clone();
             let service = group
                 .strip_prefix("service:")
                 .and_then(|n| cluster.services.get(n));
-            let mut demand = demand_for(&definition, record.task.overrides.as_ref());
+            let mut demand = demand_for(&definition, record.overrides.as_deref());
             let subnet = record
-                .task
                 .attachments
-                .as_deref()
-                .unwrap_or_default()
                 .iter()
                 .flat_map(|a| a.details.as_deref().unwrap_or_default())
                 .find(|d| d.name.as_deref() == Some("subnetId"))
@@ -1325,14 +1307,14 @@ impl Ecs {
                     let record = cluster.tasks.get_mut(&arn).expect("listed");
                     record.instance = Some(idx);
                     record.reservation = Some(reservation);
-                    record.task.container_instance_arn = instance_arn;
+                    record.container_instance_arn = instance_arn;
                     if zone.is_some() {
-                        record.task.availability_zone = zone;
+                        record.availability_zone = zone;
                     }
-                    if !record.awsvpc {
-                        record.task.last_status = Some("PENDING".to_string());
+                    if !record.awsvpc() {
+                        record.last = TaskStatus::Pending;
                     }
-                    record.task.version = Some(record.task.version.unwrap_or(0) + 1);
+                    record.bump();
                 }
                 None if !managed => {
                     let reason = if allowed.is_empty() {
@@ -1359,20 +1341,11 @@ impl Ecs {
         for record in cluster.tasks.values() {
             if !is_waiting(record)
                 || record.desired_status() != "RUNNING"
-                || record.task.capacity_provider_name.as_deref() != Some(provider)
+                || record.capacity_provider_name.as_deref() != Some(provider)
             {
                 continue;
             }
-            let Ok(definition) = self.registry.describe(
-                record
-                    .task
-                    .task_definition_arn
-                    .as_deref()
-                    .unwrap_or_default(),
-            ) else {
-                continue;
-            };
-            let d = demand_for(definition, record.task.overrides.as_ref());
+            let d = demand_for(record.definition(), record.overrides.as_deref());
             let key = (
                 d.cpu,
                 d.memory,
@@ -1575,10 +1548,8 @@ impl Ecs {
 
 /// Whether a task belongs to a DAEMON service of its cluster.
 pub(crate) fn is_daemon_task(cluster: &Cluster, task: &TaskRecord) -> bool {
-    task.task
-        .group
-        .as_deref()
-        .and_then(|g| g.strip_prefix("service:"))
+    task.group
+        .strip_prefix("service:")
         .and_then(|n| cluster.services.get(n))
         .is_some_and(|s| s.is_daemon())
 }

@@ -112,7 +112,7 @@ impl Ecs {
             .values()
             .flat_map(|c| c.tasks.values())
             .filter(|t| t.last_status() != "STOPPED")
-            .filter_map(|t| t.task.task_definition_arn.clone())
+            .map(|t| t.task_definition_arn().to_string())
             .collect();
         self.registry.purge(|arn| in_use.iter().any(|a| a == arn));
         Ok(model::DeleteTaskDefinitionsResponse {

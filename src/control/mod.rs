@@ -24,6 +24,7 @@ pub mod instance_types;
 mod instances;
 mod services;
 mod tags;
+mod task_record;
 mod tasks;
 
 use std::collections::BTreeMap;
@@ -43,7 +44,8 @@ pub use services::{
     Fault, FaultMode, HEALTHY_AFTER_SECS, Rebalance, ServiceRecord, circuit_breaker_threshold,
     deployment_bounds, rebalancing_incompatibility,
 };
-pub use tasks::TaskRecord;
+pub use task_record::{TaskJson, TaskRecord, TaskStatus};
+pub use tasks::RunTaskJson;
 
 use crate::model::Timestamp;
 use crate::registry::Registry;
@@ -125,6 +127,7 @@ impl Caller {
 
 /// The whole in-memory ECS of one account in one Region.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Ecs {
     config: EcsConfig,
     now: i64,
@@ -148,6 +151,28 @@ pub struct Ecs {
     /// IAM users, roles, policies and the harness caller (issue 10, permissions).
     #[serde(default, skip_serializing_if = "iam::IamStore::is_empty")]
     iam: iam::IamStore,
+}
+
+// The derived (de)serialisers above are `Ecs::serialize` / `Ecs::deserialize` (remote = "Self");
+// the trait impls wrap them so that a restored state shares each task's definition with the
+// registry again (snapshots write a task's definition as its ARN).
+impl Serialize for Ecs {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Ecs::serialize(self, serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Ecs {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut ecs = Ecs::deserialize(deserializer)?;
+        let registry = &ecs.registry;
+        for cluster in ecs.clusters.values_mut() {
+            for record in cluster.tasks.values_mut() {
+                record.relink(registry);
+            }
+        }
+        Ok(ecs)
+    }
 }
 
 impl Ecs {
@@ -235,10 +260,23 @@ impl Ecs {
     }
 
     fn arn(&self, resource: &str) -> String {
-        format!(
-            "arn:aws:ecs:{}:{}:{resource}",
-            self.config.region, self.config.account
-        )
+        self.arn_of(&[resource])
+    }
+
+    /// [`Ecs::arn`] of a resource given in pieces (`task/`, cluster, `/`, id), built without
+    /// a temporary string.
+    fn arn_of(&self, pieces: &[&str]) -> String {
+        let (region, account) = (&self.config.region, &self.config.account);
+        let length =
+            13 + region.len() + account.len() + pieces.iter().map(|p| p.len()).sum::<usize>();
+        let mut arn = String::with_capacity(length);
+        for piece in ["arn:aws:ecs:", region, ":", account, ":"]
+            .into_iter()
+            .chain(pieces.iter().copied())
+        {
+            arn.push_str(piece);
+        }
+        arn
     }
 
     /// The whole state as JSON in a stable order (`Sim.Snapshot`).

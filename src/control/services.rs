@@ -13,6 +13,7 @@
 //! - a rollback makes the most recent `COMPLETED` deployment `PRIMARY` again (DEP-CIRCUIT-BREAKER).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +21,7 @@ use super::clusters::valid_name;
 use super::error::invalid;
 use super::instances::missing;
 use super::tasks::{Launch, demand_for, demand_reservation};
-use super::{Caller, Cluster, Ecs, Error, TaskRecord};
+use super::{Caller, Cluster, Ecs, Error, TaskRecord, TaskStatus};
 use crate::model::{
     self, DeploymentRolloutState, HealthStatus, LaunchType, SchedulingStrategy, TaskStopCode,
     Timestamp,
@@ -93,15 +94,11 @@ pub struct Fault {
 impl Fault {
     fn matches(&self, record: &TaskRecord) -> bool {
         let definition_matches = if self.task_definition.starts_with("arn:") {
-            record.task.task_definition_arn.as_deref() == Some(self.task_definition.as_str())
+            record.task_definition_arn() == self.task_definition
         } else {
-            record.family == self.task_definition
+            record.family() == self.task_definition
         };
-        definition_matches
-            && record
-                .task
-                .created_at
-                .is_some_and(|at| at.secs() >= self.since)
+        definition_matches && record.created_at.secs() >= self.since
     }
 }
 
@@ -245,9 +242,8 @@ fn is_pending(status: &str) -> bool {
 fn is_healthy(record: &TaskRecord, now: i64) -> bool {
     record.last_status() == "RUNNING"
         && record.desired_status() == "RUNNING"
-        && record.task.health_status != Some(HealthStatus::Unhealthy)
+        && record.health_status != Some(HealthStatus::Unhealthy)
         && record
-            .task
             .started_at
             .is_some_and(|at| now - at.secs() >= HEALTHY_AFTER_SECS)
 }
@@ -364,10 +360,8 @@ impl Cluster {
         if let Some(record) = self.tasks.get_mut(arn)
             && record.desired_status() != "STOPPED"
         {
-            record.task.desired_status = Some("STOPPED".to_string());
-            record.task.stop_code = Some(code);
-            record.task.stopped_reason = Some(reason.to_string());
-            record.task.version = Some(record.task.version.unwrap_or(0) + 1);
+            record.mark_stopping(code, reason);
+            record.bump();
         }
     }
 
@@ -386,7 +380,7 @@ impl Cluster {
         let count = |deployment: Option<&str>, f: &dyn Fn(&TaskRecord) -> bool| {
             tasks
                 .iter()
-                .filter(|t| deployment.is_none_or(|d| t.task.started_by.as_deref() == Some(d)))
+                .filter(|t| deployment.is_none_or(|d| t.started_by.as_deref() == Some(d)))
                 .filter(|t| f(t))
                 .count() as i32
         };
@@ -765,11 +759,11 @@ impl Ecs {
         let current_definition = record.service.task_definition.clone().unwrap_or_default();
         let definition = match request.task_definition.as_deref() {
             Some(reference) => self.launchable_definition(Some(reference))?,
-            None => self
-                .registry
-                .describe(&current_definition)
-                .map_err(|_| Error::Client("TaskDefinition not found.".to_string()))?
-                .clone(),
+            None => Arc::clone(
+                self.registry
+                    .describe_shared(&current_definition)
+                    .map_err(|_| Error::Client("TaskDefinition not found.".to_string()))?,
+            ),
         };
         let new_arn = definition.task_definition_arn.clone().unwrap_or_default();
         let constraints = request
@@ -1020,42 +1014,33 @@ impl Ecs {
                 for fault in faults.iter().filter(|f| f.matches(record)) {
                     match fault.mode {
                         FaultMode::FailToStart if record.last_status() == "PENDING" => {
-                            record.task.desired_status = Some("STOPPED".to_string());
-                            record.task.stop_code = Some(TaskStopCode::TaskFailedToStart);
-                            record.task.stopped_reason = Some(
-                                "CannotStartContainerError: the container failed to start (Sim.FailTasks)"
-                                    .to_string(),
+                            record.mark_stopping(
+                                TaskStopCode::TaskFailedToStart,
+                                "CannotStartContainerError: the container failed to start (Sim.FailTasks)",
                             );
                         }
                         FaultMode::ExitAfter
                             if record.last_status() == "RUNNING"
                                 && record
-                                    .task
                                     .started_at
                                     .is_some_and(|at| now - at.secs() >= fault.seconds) =>
                         {
-                            let plans = record.containers.clone();
-                            for (container, plan) in record
-                                .task
-                                .containers
-                                .get_or_insert_with(Vec::new)
-                                .iter_mut()
-                                .zip(&plans)
-                            {
-                                if plan.essential {
-                                    container.last_status = Some("STOPPED".to_string());
+                            for position in 0..record.containers.len() {
+                                if record.essential(position) {
+                                    let container = &mut record.containers[position];
+                                    container.last = TaskStatus::Stopped;
                                     container.exit_code = Some(1);
-                                    container.network_bindings = Some(Vec::new());
+                                    container.network_bindings = Vec::new();
                                 }
                             }
-                            record.task.desired_status = Some("STOPPED".to_string());
-                            record.task.stop_code = Some(TaskStopCode::EssentialContainerExited);
-                            record.task.stopped_reason =
-                                Some("Essential container in task exited".to_string());
+                            record.mark_stopping(
+                                TaskStopCode::EssentialContainerExited,
+                                "Essential container in task exited",
+                            );
                         }
                         _ => continue,
                     }
-                    record.task.version = Some(record.task.version.unwrap_or(0) + 1);
+                    record.bump();
                     break;
                 }
             }
@@ -1071,13 +1056,13 @@ impl Ecs {
         for cluster in self.clusters.values_mut() {
             for record in cluster.tasks.values_mut() {
                 if record.last_status() == "RUNNING"
-                    && record.task.health_status != Some(HealthStatus::Unhealthy)
+                    && record.health_status != Some(HealthStatus::Unhealthy)
                     && faults
                         .iter()
                         .any(|f| f.mode == FaultMode::Unhealthy && f.matches(record))
                 {
-                    record.task.health_status = Some(HealthStatus::Unhealthy);
-                    record.task.version = Some(record.task.version.unwrap_or(0) + 1);
+                    record.health_status = Some(HealthStatus::Unhealthy);
+                    record.bump();
                 }
             }
         }
@@ -1184,18 +1169,18 @@ impl Ecs {
             let Some(task) = cluster.tasks.get(arn) else {
                 continue;
             };
-            let deployment = task.task.started_by.clone().unwrap_or_default();
+            let deployment = task.started_by.clone().unwrap_or_default();
             if record.accounted.contains(arn) {
                 continue;
             }
             if task.last_status() == "STOPPED" {
                 let failed = matches!(
-                    task.task.stop_code,
+                    task.stop_code,
                     Some(TaskStopCode::TaskFailedToStart)
                         | Some(TaskStopCode::EssentialContainerExited)
                 );
                 if failed {
-                    failures.push((arn.clone(), deployment, task.task.started_at.is_none()));
+                    failures.push((arn.clone(), deployment, task.started_at.is_none()));
                 } else {
                     healthy.push((arn.clone(), String::new()));
                 }
@@ -1334,10 +1319,10 @@ impl Ecs {
             .filter(|(_, t)| {
                 t.last_status() == "RUNNING"
                     && t.desired_status() == "RUNNING"
-                    && t.task.health_status == Some(HealthStatus::Unhealthy)
-                    && t.task.started_at.is_none_or(|at| now - at.secs() >= grace)
+                    && t.health_status == Some(HealthStatus::Unhealthy)
+                    && t.started_at.is_none_or(|at| now - at.secs() >= grace)
             })
-            .map(|(arn, t)| (arn.clone(), t.task.started_by.clone().unwrap_or_default()))
+            .map(|(arn, t)| (arn.clone(), t.started_by.clone().unwrap_or_default()))
             .collect();
         if victims.is_empty() {
             return false;
@@ -1382,8 +1367,8 @@ impl Ecs {
             .iter()
             .filter_map(|arn| cluster.tasks.get(arn))
             .map(|t| View {
-                arn: t.task.task_arn.clone().unwrap_or_default(),
-                deployment: t.task.started_by.clone().unwrap_or_default(),
+                arn: t.arn.clone(),
+                deployment: t.started_by.clone().unwrap_or_default(),
                 last: t.last_status().to_string(),
                 desired_running: t.desired_status() == "RUNNING" && t.last_status() != "STOPPED",
                 healthy: is_healthy(t, now),
@@ -1400,11 +1385,11 @@ impl Ecs {
     pub(super) fn service_launch(&self, cluster_key: &str, name: &str) -> Result<Launch, Error> {
         let record = &self.clusters[cluster_key].services[name];
         let arn = record.service.task_definition.clone().unwrap_or_default();
-        let definition = self
-            .registry
-            .describe(&arn)
-            .map_err(|_| Error::Client("TaskDefinition not found.".to_string()))?
-            .clone();
+        let definition = Arc::clone(
+            self.registry
+                .describe_shared(&arn)
+                .map_err(|_| Error::Client("TaskDefinition not found.".to_string()))?,
+        );
         let strategy = record
             .service
             .placement_strategy
@@ -1459,7 +1444,7 @@ impl Ecs {
         let mut ids = Vec::new();
         let cluster = self.clusters.get_mut(cluster_key).expect("listed");
         for record in records {
-            let arn = record.task.task_arn.clone().unwrap_or_default();
+            let arn = record.arn.clone();
             ids.push(format!("(task {})", task_id(&arn)));
             cluster.tasks.insert(arn.clone(), record);
             let service = cluster.services.get_mut(name).expect("listed");
@@ -1817,8 +1802,7 @@ impl Ecs {
                 let others = cluster.tasks.values().any(|t| {
                     t.instance == Some(*idx)
                         && t.last_status() != "STOPPED"
-                        && !daemon_tasks
-                            .contains(t.task.task_arn.as_ref().unwrap_or(&String::new()))
+                        && !daemon_tasks.contains(&t.arn)
                 });
                 if others {
                     continue;

@@ -58,7 +58,7 @@ impl Ecs {
                 return Some(&record.tags);
             }
             if let Some(task) = cluster.tasks.get(arn) {
-                return task.task.tags.as_ref().or(Some(&EMPTY));
+                return Some(&task.tags);
             }
         }
         None
@@ -82,7 +82,7 @@ impl Ecs {
                 return Some(&mut record.tags);
             }
             if let Some(task) = cluster.tasks.get_mut(arn) {
-                return Some(task.task.tags.get_or_insert_with(Vec::new));
+                return Some(&mut task.tags);
             }
         }
         None

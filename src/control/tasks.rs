@@ -1,14 +1,17 @@
 //! Tasks: RunTask, StartTask, StopTask, DescribeTasks, ListTasks, and their lifecycle on the
 //! clock (TASK-*, PL-*).
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::error::invalid;
 use super::instances::missing;
-use super::{Cluster, Ecs, Error};
+use super::task_record::{ContainerRecord, SharedDefinition, TaskStatus};
+use super::{Cluster, Ecs, Error, TaskRecord};
 use crate::model::{
-    self, Attachment, Container, ContainerDefinition, KeyValuePair, LaunchType, NetworkBinding,
-    NetworkMode, TaskDefinition, TaskDefinitionStatus, TaskStopCode, Timestamp, TransportProtocol,
+    self, Attachment, ContainerDefinition, KeyValuePair, LaunchType, NetworkBinding, NetworkMode,
+    TaskDefinition, TaskDefinitionStatus, TaskStopCode, Timestamp, TransportProtocol,
 };
 use crate::placement::{self, Constraint, Demand, PlacementRequest, StrategyRule};
 use crate::state::{InstanceIdx, InstanceStatus, TaskId};
@@ -26,29 +29,6 @@ pub const DYNAMIC_PORT_RANGE: (u16, u16) = (49153, 65535);
 /// The Fargate platform versions that exist (and `LATEST`, which is 1.4.0).
 pub const FARGATE_PLATFORM_VERSIONS: &[&str] = &["LATEST", "1.4.0", "1.3.0"];
 
-/// The ECS record of one task: what DescribeTasks shows, plus the bookkeeping behind it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TaskRecord {
-    /// The task as DescribeTasks shows it.
-    pub task: model::Task,
-    /// The task definition's family (ListTasks `family`).
-    pub family: String,
-    /// The reservation in the cluster's placement state, until the task stops.
-    pub reservation: Option<TaskId>,
-    /// The instance it runs on (EC2/EXTERNAL).
-    pub instance: Option<InstanceIdx>,
-    /// Whether it walks the awsvpc path (PROVISIONING, DEPROVISIONING).
-    pub awsvpc: bool,
-    /// Per container: essential, and the port mappings to bind when it starts.
-    pub containers: Vec<ContainerPlan>,
-    /// The network mode of its task definition (absent = bridge).
-    pub network_mode: Option<NetworkMode>,
-    /// Why the task will fail to start (its roles, spec §3.4), decided at launch; the agent
-    /// stops it with `TaskFailedToStart` instead of starting it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_failure: Option<String>,
-}
-
 /// What the agent needs to start one container.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ContainerPlan {
@@ -56,33 +36,6 @@ pub struct ContainerPlan {
     pub essential: bool,
     /// `(containerPort, hostPort, udp)`; host port 0 = dynamic.
     pub ports: Vec<(u16, u16, bool)>,
-}
-
-impl TaskRecord {
-    /// `lastStatus`.
-    pub fn last_status(&self) -> &str {
-        self.task.last_status.as_deref().unwrap_or_default()
-    }
-
-    /// `desiredStatus`.
-    pub fn desired_status(&self) -> &str {
-        self.task.desired_status.as_deref().unwrap_or_default()
-    }
-
-    /// `containerInstanceArn` (EC2/EXTERNAL tasks).
-    pub fn container_instance_arn(&self) -> Option<&str> {
-        self.task.container_instance_arn.as_deref()
-    }
-
-    /// Whether it runs on Fargate.
-    pub fn is_fargate(&self) -> bool {
-        matches!(self.task.launch_type, Some(LaunchType::Fargate))
-    }
-
-    fn set_last(&mut self, status: &str) {
-        self.task.last_status = Some(status.to_string());
-        self.task.version = Some(self.task.version.unwrap_or(0) + 1);
-    }
 }
 
 /// What a task of `definition` reserves on an instance (RES-CPU, RES-MEMORY,
@@ -208,9 +161,52 @@ fn container_plans(
         .collect()
 }
 
+/// The tasks one RunTask started, by ARN, and what it could not place.
+#[derive(Debug)]
+pub(crate) struct StartedTasks {
+    pub(crate) cluster: String,
+    pub(crate) arns: Vec<String>,
+    pub(crate) failures: Vec<model::Failure>,
+}
+
+/// A RunTask response written as JSON from the task records ([`Ecs::run_task_json`]): the
+/// same members, order and values as `model::RunTaskResponse`.
+#[derive(Debug)]
+pub struct RunTaskJson<'a> {
+    cluster: &'a Cluster,
+    started: StartedTasks,
+}
+
+impl Serialize for RunTaskJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let tasks = self
+            .started
+            .arns
+            .iter()
+            .map(|arn| self.cluster.tasks[arn].json(true));
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("tasks", &SeqOf(std::cell::Cell::new(Some(tasks))))?;
+        map.serialize_entry("failures", &self.started.failures)?;
+        map.end()
+    }
+}
+
+/// Serialises an iterator once, as a JSON array.
+struct SeqOf<I>(std::cell::Cell<Option<I>>);
+
+impl<I: Iterator<Item = T>, T: Serialize> Serialize for SeqOf<I> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0.take() {
+            Some(items) => serializer.collect_seq(items),
+            None => serializer.collect_seq(std::iter::empty::<T>()),
+        }
+    }
+}
+
 /// Everything RunTask/StartTask check before placing, resolved.
 pub(crate) struct Launch {
-    pub(crate) definition: TaskDefinition,
+    pub(crate) definition: Arc<TaskDefinition>,
     pub(crate) launch_type: LaunchType,
     pub(crate) group: String,
     pub(crate) subnets: Vec<String>,
@@ -224,18 +220,18 @@ impl Ecs {
     pub(crate) fn launchable_definition(
         &self,
         reference: Option<&str>,
-    ) -> Result<TaskDefinition, Error> {
+    ) -> Result<Arc<TaskDefinition>, Error> {
         let reference = reference
             .filter(|r| !r.is_empty())
             .ok_or_else(|| invalid("taskDefinition can not be blank."))?;
         let definition = self
             .registry
-            .describe(reference)
+            .describe_shared(reference)
             .map_err(|_| Error::Client("TaskDefinition not found.".to_string()))?;
         if definition.status != Some(TaskDefinitionStatus::Active) {
             return Err(invalid("TaskDefinition is inactive"));
         }
-        Ok(definition.clone())
+        Ok(Arc::clone(definition))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -266,7 +262,7 @@ impl Ecs {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn check_launch_with(
         &self,
-        definition: TaskDefinition,
+        definition: Arc<TaskDefinition>,
         launch_type: Option<&LaunchType>,
         network: Option<&model::NetworkConfiguration>,
         group: Option<&str>,
@@ -428,6 +424,36 @@ impl Ecs {
         &mut self,
         request: &model::RunTaskRequest,
     ) -> Result<model::RunTaskResponse, Error> {
+        let started = self.start_tasks(request)?;
+        let cluster = &self.clusters[&started.cluster];
+        Ok(model::RunTaskResponse {
+            tasks: Some(
+                started
+                    .arns
+                    .iter()
+                    .map(|arn| cluster.tasks[arn].to_model())
+                    .collect(),
+            ),
+            failures: Some(started.failures),
+            ..Default::default()
+        })
+    }
+
+    /// RunTask with its response written as JSON straight from the task records (the same
+    /// bytes as serialising [`Ecs::run_task`]'s response; the `api` layer uses it).
+    pub fn run_task_json(
+        &mut self,
+        request: &model::RunTaskRequest,
+    ) -> Result<RunTaskJson<'_>, Error> {
+        let started = self.start_tasks(request)?;
+        Ok(RunTaskJson {
+            cluster: &self.clusters[&started.cluster],
+            started,
+        })
+    }
+
+    /// What RunTask does, returning the ARNs of the tasks it started.
+    fn start_tasks(&mut self, request: &model::RunTaskRequest) -> Result<StartedTasks, Error> {
         let cluster = self.cluster(request.cluster.as_deref())?;
         let count = request.count.unwrap_or(1);
         if count > MAX_RUNTASK_COUNT {
@@ -521,7 +547,7 @@ impl Ecs {
             None => Vec::new(),
         };
         let mut reservations = reservations.into_iter();
-        let mut tasks = Vec::new();
+        let mut arns = Vec::with_capacity(outcomes.len());
         let mut failures = Vec::new();
         for (index, outcome) in outcomes.into_iter().enumerate() {
             match outcome {
@@ -541,19 +567,17 @@ impl Ecs {
                         request.started_by.clone(),
                         request.tags.clone(),
                     );
-                    tasks.push(record.task.clone());
+                    arns.push(record.arn.clone());
                     let cluster = self.clusters.get_mut(&cluster_key).expect("checked above");
-                    cluster
-                        .tasks
-                        .insert(record.task.task_arn.clone().unwrap_or_default(), record);
+                    cluster.tasks.insert(record.arn.clone(), record);
                 }
                 Err(failure) => failures.push(*failure),
             }
         }
-        Ok(model::RunTaskResponse {
-            tasks: Some(tasks),
-            failures: Some(failures),
-            ..Default::default()
+        Ok(StartedTasks {
+            cluster: cluster_key,
+            arns,
+            failures,
         })
     }
 
@@ -670,11 +694,9 @@ impl Ecs {
                         request.started_by.clone(),
                         request.tags.clone(),
                     );
-                    tasks.push(record.task.clone());
+                    tasks.push(record.to_model());
                     let cluster = self.clusters.get_mut(&cluster_key).expect("checked above");
-                    cluster
-                        .tasks
-                        .insert(record.task.task_arn.clone().unwrap_or_default(), record);
+                    cluster.tasks.insert(record.arn.clone(), record);
                 }
                 Err(failure) => failures.push(failure),
             }
@@ -700,12 +722,8 @@ impl Ecs {
     ) -> TaskRecord {
         let now = self.timestamp();
         let task_id = self.ids.hex32();
-        let task_arn = self.arn(&format!("task/{cluster_key}/{task_id}"));
+        let task_arn = self.arn_of(&["task/", cluster_key, "/", &task_id]);
         let definition = &launch.definition;
-        let containers_defs = definition
-            .container_definitions
-            .as_deref()
-            .unwrap_or_default();
         let awsvpc = definition.network_mode == Some(NetworkMode::Awsvpc);
         let fargate = matches!(launch.launch_type, LaunchType::Fargate);
         let cluster = &self.clusters[cluster_key];
@@ -738,7 +756,6 @@ impl Ecs {
             (None, None) => None,
         };
         let mut attachments = Vec::new();
-        let mut private_ip = None;
         if awsvpc {
             let attachment_id = self.ids.uuid();
             let eni = format!("eni-{}", self.ids.hex17());
@@ -775,98 +792,67 @@ impl Ecs {
                         "privateDnsName",
                         format!("ip-{}.ec2.internal", ip.replace('.', "-")),
                     ),
-                    pair("privateIPv4Address", ip.clone()),
+                    pair("privateIPv4Address", ip),
                 ]),
                 ..Attachment::default()
             });
-            private_ip = Some(ip);
         }
-        let mut containers = Vec::new();
-        for (position, container) in containers_defs.iter().enumerate() {
-            let container_uuid = self.ids.uuid();
-            let name = container.name.clone();
-            let o = overrides
-                .as_ref()
-                .and_then(|o| o.container_overrides.as_deref())
-                .and_then(|list| list.iter().find(|c| c.name == name));
-            let cpu = o.and_then(|o| o.cpu).or(container.cpu).unwrap_or(0);
-            let memory = o.and_then(|o| o.memory).or(container.memory);
-            let memory_reservation = o
-                .and_then(|o| o.memory_reservation)
-                .or(container.memory_reservation);
-            containers.push(Container {
-                container_arn: Some(self.arn(&format!(
-                    "container/{cluster_key}/{task_id}/{container_uuid}"
-                ))),
-                task_arn: Some(task_arn.clone()),
-                name,
-                image: container.image.clone(),
-                last_status: Some("PENDING".to_string()),
-                network_bindings: Some(Vec::new()),
-                network_interfaces: Some(match (&private_ip, attachments.first()) {
-                    (Some(ip), Some(attachment)) => vec![model::NetworkInterface {
-                        attachment_id: attachment.id.clone(),
-                        private_ipv4_address: Some(ip.clone()),
-                        ..Default::default()
-                    }],
-                    _ => Vec::new(),
-                }),
-                cpu: Some(cpu.to_string()),
-                memory: memory.map(|m| m.to_string()),
-                memory_reservation: memory_reservation.map(|m| m.to_string()),
-                gpu_ids: (position == 0 && !gpu_ids.is_empty()).then(|| gpu_ids.clone()),
-                ..Container::default()
+        let container_count = definition
+            .container_definitions
+            .as_deref()
+            .unwrap_or_default()
+            .len();
+        let mut containers = Vec::with_capacity(container_count);
+        for _ in 0..container_count {
+            containers.push(ContainerRecord {
+                uuid: self.ids.uuid(),
+                last: TaskStatus::Pending,
+                started: false,
+                network_bindings: Vec::new(),
+                exit_code: None,
+                reason: None,
             });
         }
-        let task = model::Task {
-            attachments: Some(attachments),
-            availability_zone: zone,
-            cluster_arn: Some(self.clusters[cluster_key].arn.clone()),
-            connectivity: None,
+        let start_failure = self.launch_failure(definition, overrides.as_ref(), &task_id);
+        TaskRecord {
+            arn: task_arn,
+            definition: SharedDefinition(Arc::clone(definition)),
+            reservation,
+            instance,
             container_instance_arn: instance_arn,
-            containers: Some(containers),
-            cpu: overrides
-                .as_ref()
-                .and_then(|o| o.cpu.clone())
-                .or_else(|| definition.cpu.clone()),
-            created_at: Some(now),
-            desired_status: Some("RUNNING".to_string()),
-            enable_execute_command: Some(false),
-            group: Some(launch.group.clone()),
-            last_status: Some(if awsvpc { "PROVISIONING" } else { "PENDING" }.to_string()),
-            launch_type: Some(launch.launch_type.clone()),
-            memory: overrides
-                .as_ref()
-                .and_then(|o| o.memory.clone())
-                .or_else(|| definition.memory.clone()),
-            overrides: Some(overrides.unwrap_or_else(|| model::TaskOverride {
-                container_overrides: Some(Vec::new()),
-                inference_accelerator_overrides: Some(Vec::new()),
-                ..Default::default()
-            })),
+            start_failure,
+            last: if awsvpc {
+                TaskStatus::Provisioning
+            } else {
+                TaskStatus::Pending
+            },
+            desired: TaskStatus::Running,
+            version: 1,
+            launch_type: launch.launch_type.clone(),
+            group: launch.group.clone(),
+            created_at: now,
+            started_at: None,
+            stopping_at: None,
+            stopped_at: None,
+            execution_stopped_at: None,
+            pulled_at: None,
+            connectivity: None,
+            connectivity_at: None,
+            stop_code: None,
+            stopped_reason: None,
+            started_by,
+            health_status: None,
+            capacity_provider_name: None,
             platform_version: fargate.then(|| match launch.platform_version.as_deref() {
                 None | Some("LATEST") => "1.4.0".to_string(),
                 Some(version) => version.to_string(),
             }),
-            platform_family: fargate.then(|| "Linux".to_string()),
-            started_by,
-            tags: Some(tags.unwrap_or_default()),
-            task_arn: Some(task_arn),
-            task_definition_arn: definition.task_definition_arn.clone(),
-            version: Some(1),
-            ephemeral_storage: definition.ephemeral_storage.clone(),
-            ..model::Task::default()
-        };
-        let start_failure = self.launch_failure(definition, task.overrides.as_ref(), &task_id);
-        TaskRecord {
-            task,
-            family: definition.family.clone().unwrap_or_default(),
-            reservation,
-            instance,
-            awsvpc,
-            containers: container_plans(containers_defs, definition.network_mode.as_ref()),
-            network_mode: definition.network_mode.clone(),
-            start_failure,
+            availability_zone: zone,
+            overrides: overrides.map(Box::new),
+            tags: tags.unwrap_or_default(),
+            attachments,
+            gpu_ids,
+            containers,
         }
     }
 
@@ -887,18 +873,17 @@ impl Ecs {
         let cluster = self.cluster_mut(request.cluster.as_deref())?;
         let record = cluster.tasks.get_mut(&arn).expect("found above");
         if record.desired_status() != "STOPPED" {
-            record.task.desired_status = Some("STOPPED".to_string());
-            record.task.stop_code = Some(TaskStopCode::UserInitiated);
-            record.task.stopped_reason = Some(
+            record.mark_stopping(
+                TaskStopCode::UserInitiated,
                 request
                     .reason
                     .clone()
                     .unwrap_or_else(|| "Task stopped by user".to_string()),
             );
-            record.task.version = Some(record.task.version.unwrap_or(0) + 1);
+            record.bump();
         }
         Ok(model::StopTaskResponse {
-            task: Some(record.task.clone()),
+            task: Some(record.to_model()),
             ..Default::default()
         })
     }
@@ -921,7 +906,7 @@ impl Ecs {
         for parameter in wanted {
             match cluster.task_arn(parameter) {
                 Some(arn) => {
-                    let mut task = cluster.tasks[&arn].task.clone();
+                    let mut task = cluster.tasks[&arn].to_model();
                     if !with_tags {
                         task.tags = None;
                     }
@@ -977,21 +962,19 @@ impl Ecs {
             .tasks
             .iter()
             .filter(|(_, t)| t.desired_status() == desired)
-            .filter(|(_, t)| request.family.as_ref().is_none_or(|f| &t.family == f))
+            .filter(|(_, t)| request.family.as_ref().is_none_or(|f| t.family() == f))
             .filter(|(_, t)| {
                 instance_arn
                     .as_deref()
                     .is_none_or(|a| t.container_instance_arn() == Some(a))
             })
-            .filter(|(_, t)| {
-                request.started_by.is_none() || t.task.started_by == request.started_by
-            })
+            .filter(|(_, t)| request.started_by.is_none() || t.started_by == request.started_by)
             .filter(|(arn, _)| service_tasks.as_ref().is_none_or(|s| s.contains(*arn)))
             .filter(|(_, t)| {
                 request
                     .launch_type
                     .as_ref()
-                    .is_none_or(|l| t.task.launch_type.as_ref() == Some(l))
+                    .is_none_or(|l| &t.launch_type == l)
             })
             .map(|(arn, _)| arn.clone())
             .collect())
@@ -1043,24 +1026,26 @@ impl Ecs {
             .task_arn(task)
             .ok_or_else(|| invalid("The referenced task was not found."))?;
         let record = cluster.tasks.get_mut(&arn).expect("found above");
-        let containers = record.task.containers.get_or_insert_with(Vec::new);
-        let position = containers
+        let position = record
+            .container_definitions()
             .iter()
             .position(|c| c.name.as_deref() == Some(container_name))
+            .filter(|&position| position < record.containers.len())
             .ok_or_else(|| invalid(format!("The task has no container named {container_name}.")))?;
-        let container = &mut containers[position];
-        container.last_status = Some("STOPPED".to_string());
+        let container = &mut record.containers[position];
+        container.last = TaskStatus::Stopped;
         container.exit_code = exit_code;
         container.reason = reason.map(str::to_string);
-        container.network_bindings = Some(Vec::new());
-        let essential = record.containers.get(position).is_none_or(|c| c.essential);
+        container.network_bindings = Vec::new();
+        let essential = record.essential(position);
         if essential && record.desired_status() != "STOPPED" {
-            record.task.desired_status = Some("STOPPED".to_string());
-            record.task.stop_code = Some(TaskStopCode::EssentialContainerExited);
-            record.task.stopped_reason = Some("Essential container in task exited".to_string());
+            record.mark_stopping(
+                TaskStopCode::EssentialContainerExited,
+                "Essential container in task exited",
+            );
         }
-        record.task.version = Some(record.task.version.unwrap_or(0) + 1);
-        Ok(record.task.clone())
+        record.bump();
+        Ok(record.to_model())
     }
 
     /// `Sim.DisconnectAgent` / `Sim.ConnectAgent`.
@@ -1209,12 +1194,12 @@ impl Cluster {
         let Some(record) = self.tasks.get_mut(task_arn) else {
             return;
         };
-        if record.desired_status() != "STOPPED" || record.task.stopped_reason.is_none() {
-            record.task.desired_status = Some("STOPPED".to_string());
+        if record.desired_status() != "STOPPED" || record.stopped_reason.is_none() {
+            record.desired = TaskStatus::Stopped;
             if code.is_some() {
-                record.task.stop_code = code;
+                record.stop_code = code;
             }
-            record.task.stopped_reason = Some(reason.to_string());
+            record.stopped_reason = Some(reason.to_string());
         }
         finish_stop(record, Timestamp::from_secs(now));
         if let Some(reservation) = record.reservation.take() {
@@ -1228,7 +1213,6 @@ impl Cluster {
         self.tasks.retain(|_, record| {
             record.last_status() != "STOPPED"
                 || record
-                    .task
                     .stopped_at
                     .is_none_or(|at| now - at.secs() < STOPPED_TASK_RETENTION_SECS)
         });
@@ -1249,7 +1233,7 @@ impl Cluster {
                 ("STOPPED", _) => {}
                 // CP-PLACE-PER-PROVIDER: waiting for capacity (capacity.rs places it).
                 ("PROVISIONING", false) if super::capacity::is_waiting(record) => {}
-                ("PROVISIONING", false) => self.tasks[&arn].set_last("PENDING"),
+                ("PROVISIONING", false) => self.tasks[&arn].set_last(TaskStatus::Pending),
                 ("PENDING", false) => match self.tasks[&arn].start_failure.clone() {
                     // Its roles let it down (spec §3.4): STOPPED without starting.
                     Some(reason) => {
@@ -1259,36 +1243,32 @@ impl Cluster {
                 },
                 ("PROVISIONING", true) | ("PENDING", true) | ("ACTIVATING", true) => {
                     let record = self.tasks.get_mut(&arn).expect("listed");
-                    if record.task.stop_code.is_none() {
-                        record.task.stop_code = Some(TaskStopCode::TaskFailedToStart);
+                    if record.stop_code.is_none() {
+                        record.stop_code = Some(TaskStopCode::TaskFailedToStart);
                     }
                     self.stop_now(&arn, now, None, "");
                 }
                 ("RUNNING", true) | ("ACTIVATING", false) | ("DEACTIVATING", true) => {
                     let record = self.tasks.get_mut(&arn).expect("listed");
                     if record.last_status() == "ACTIVATING" {
-                        record.set_last("RUNNING");
+                        record.set_last(TaskStatus::Running);
                     } else {
-                        record.task.stopping_at = Some(stamp);
-                        record.set_last("STOPPING");
+                        record.stopping_at = Some(stamp);
+                        record.set_last(TaskStatus::Stopping);
                     }
                 }
                 ("STOPPING", _) => {
                     let record = self.tasks.get_mut(&arn).expect("listed");
-                    if record.awsvpc {
-                        record.task.execution_stopped_at = Some(stamp);
-                        record.set_last("DEPROVISIONING");
+                    if record.awsvpc() {
+                        record.execution_stopped_at = Some(stamp);
+                        record.set_last(TaskStatus::Deprovisioning);
                     } else {
-                        let reason = record.task.stopped_reason.clone().unwrap_or_default();
+                        let reason = record.stopped_reason.clone().unwrap_or_default();
                         self.stop_now(&arn, now, None, &reason);
                     }
                 }
                 ("DEPROVISIONING", _) => {
-                    let reason = self.tasks[&arn]
-                        .task
-                        .stopped_reason
-                        .clone()
-                        .unwrap_or_default();
+                    let reason = self.tasks[&arn].stopped_reason.clone().unwrap_or_default();
                     self.stop_now(&arn, now, None, &reason);
                 }
                 _ => {}
@@ -1318,8 +1298,8 @@ impl Cluster {
                 if other.container_instance_arn() != instance_arn.as_deref() {
                     continue;
                 }
-                for container in other.task.containers.as_deref().unwrap_or_default() {
-                    for binding in container.network_bindings.as_deref().unwrap_or_default() {
+                for container in &other.containers {
+                    for binding in &container.network_bindings {
                         if let Some(port) = binding.host_port.and_then(|p| u16::try_from(p).ok()) {
                             if matches!(binding.protocol, Some(TransportProtocol::Udp)) {
                                 used_udp.push(port);
@@ -1332,27 +1312,17 @@ impl Cluster {
             }
         }
         let record = self.tasks.get_mut(arn).expect("caller checked");
-        let plans = record.containers.clone();
+        let plans = container_plans(record.container_definitions(), record.network_mode());
         let bridge_like = !matches!(
-            record.network_mode,
+            record.network_mode(),
             Some(NetworkMode::Awsvpc) | Some(NetworkMode::None)
         );
-        for (container, plan) in record
-            .task
-            .containers
-            .get_or_insert_with(Vec::new)
-            .iter_mut()
-            .zip(&plans)
-        {
-            if container.last_status.as_deref() == Some("STOPPED") {
+        for (container, plan) in record.containers.iter_mut().zip(&plans) {
+            if container.last == TaskStatus::Stopped {
                 continue;
             }
-            container.last_status = Some("RUNNING".to_string());
-            container.runtime_id = Some(format!(
-                "{}-{}",
-                &arn[arn.len().saturating_sub(32)..],
-                container.name.as_deref().unwrap_or_default()
-            ));
+            container.last = TaskStatus::Running;
+            container.started = true;
             let mut bindings = Vec::new();
             if bridge_like && instance.is_some() {
                 for &(container_port, host_port, udp) in &plan.ports {
@@ -1381,40 +1351,39 @@ impl Cluster {
                     });
                 }
             }
-            container.network_bindings = Some(bindings);
+            container.network_bindings = bindings;
         }
-        for attachment in record.task.attachments.get_or_insert_with(Vec::new) {
+        for attachment in &mut record.attachments {
             attachment.status = Some("ATTACHED".to_string());
         }
-        record.task.pull_started_at = Some(now);
-        record.task.pull_stopped_at = Some(now);
-        record.task.started_at = Some(now);
+        record.pulled_at = Some(now);
+        record.started_at = Some(now);
         if record.is_fargate() {
-            record.task.connectivity = Some(model::Connectivity::Connected);
-            record.task.connectivity_at = Some(now);
+            record.connectivity = Some(model::Connectivity::Connected);
+            record.connectivity_at = Some(now);
         }
-        record.set_last("RUNNING");
+        record.set_last(TaskStatus::Running);
     }
 }
 
 fn finish_stop(record: &mut TaskRecord, now: Timestamp) {
-    if record.last_status() == "STOPPED" {
+    if record.last == TaskStatus::Stopped {
         return;
     }
-    if record.task.stopping_at.is_none() && record.task.started_at.is_some() {
-        record.task.stopping_at = Some(now);
+    if record.stopping_at.is_none() && record.started_at.is_some() {
+        record.stopping_at = Some(now);
     }
-    record.task.execution_stopped_at.get_or_insert(now);
-    record.task.stopped_at = Some(now);
-    for container in record.task.containers.get_or_insert_with(Vec::new) {
-        container.last_status = Some("STOPPED".to_string());
-        container.network_bindings = Some(Vec::new());
+    record.execution_stopped_at.get_or_insert(now);
+    record.stopped_at = Some(now);
+    for container in &mut record.containers {
+        container.last = TaskStatus::Stopped;
+        container.network_bindings = Vec::new();
     }
-    for attachment in record.task.attachments.get_or_insert_with(Vec::new) {
+    for attachment in &mut record.attachments {
         attachment.status = Some("DELETED".to_string());
     }
-    if record.task.connectivity.is_some() {
-        record.task.connectivity = Some(model::Connectivity::Disconnected);
+    if record.connectivity.is_some() {
+        record.connectivity = Some(model::Connectivity::Disconnected);
     }
-    record.set_last("STOPPED");
+    record.set_last(TaskStatus::Stopped);
 }

@@ -32,6 +32,7 @@
 pub mod defaults;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -132,7 +133,7 @@ impl Reference {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 struct Family {
     last_revision: u32,
-    revisions: BTreeMap<u32, TaskDefinition>,
+    revisions: BTreeMap<u32, Arc<TaskDefinition>>,
 }
 
 /// The task-definition store of one account in one Region.
@@ -197,14 +198,26 @@ impl Registry {
         definition.compatibilities = Some(compatibilities(request));
         let family = self.families.entry(family_name).or_default();
         family.last_revision = revision;
-        family.revisions.insert(revision, definition.clone());
+        family
+            .revisions
+            .insert(revision, Arc::new(definition.clone()));
         Ok(definition)
     }
 
     /// Finds a revision by family (latest ACTIVE), `family:revision` or ARN, whatever its
     /// status (TD-LOOKUP-FORMS, TD-LOOKUP-INACTIVE: INACTIVE revisions stay describable).
     pub fn describe(&self, reference: &str) -> Result<&TaskDefinition, RegistryError> {
+        self.describe_shared(reference).map(Arc::as_ref)
+    }
+
+    /// [`Registry::describe`], returning the stored revision itself so that a task can share it
+    /// instead of copying it.
+    pub fn describe_shared(&self, reference: &str) -> Result<&Arc<TaskDefinition>, RegistryError> {
         let not_found = || RegistryError::NotFound(reference.to_string());
+        // The ARN form is the common one (tasks, services): look it up without parsing.
+        if let Some(found) = self.by_arn(reference) {
+            return Ok(found);
+        }
         match Reference::parse(reference).map_err(|_| not_found())? {
             Reference::Family(name) => self
                 .families
@@ -225,6 +238,18 @@ impl Registry {
         }
     }
 
+    /// The revision whose ARN is exactly `arn`, if it is stored.
+    fn by_arn(&self, arn: &str) -> Option<&Arc<TaskDefinition>> {
+        let (_, body) = arn.split_once(":task-definition/")?;
+        let (family, revision) = body.rsplit_once(':')?;
+        let number = revision.parse::<u32>().ok()?;
+        self.families
+            .get(family)?
+            .revisions
+            .get(&number)
+            .filter(|d| d.task_definition_arn.as_deref() == Some(arn))
+    }
+
     /// Moves a revision to INACTIVE (TD-LIFE-DEREGISTER); idempotent on an INACTIVE revision.
     pub fn deregister(
         &mut self,
@@ -236,6 +261,7 @@ impl Registry {
             .families
             .get_mut(&name)
             .and_then(|family| family.revisions.get_mut(&number))
+            .map(Arc::make_mut)
             .ok_or_else(|| RegistryError::NotFound(reference.to_string()))?;
         if definition.status == Some(TaskDefinitionStatus::Active) {
             definition.status = Some(TaskDefinitionStatus::Inactive);
@@ -268,6 +294,7 @@ impl Registry {
                 .families
                 .get_mut(&name)
                 .and_then(|family| family.revisions.get_mut(&number))
+                .map(Arc::make_mut)
             else {
                 failures.push((
                     reference.clone(),
@@ -348,6 +375,7 @@ impl Registry {
         self.families
             .values()
             .flat_map(|family| family.revisions.values())
+            .map(Arc::as_ref)
     }
 
     fn revision_reference(&self, reference: &str) -> Result<(String, u32), RegistryError> {

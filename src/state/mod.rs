@@ -796,13 +796,18 @@ impl ClusterState {
             instance.eni_used += 1;
         }
         instance.tasks.insert(task_id);
-        *instance.groups.entry(task.group.clone()).or_insert(0) += 1;
-        *self
-            .group_members
-            .entry(task.group.clone())
-            .or_default()
-            .entry(task.instance)
-            .or_insert(0) += 1;
+        // Look the group up before inserting: the key is copied only for a group new here.
+        match instance.groups.get_mut(&task.group) {
+            Some(count) => *count += 1,
+            None => {
+                instance.groups.insert(task.group.clone(), 1);
+            }
+        }
+        let members = match self.group_members.get_mut(&task.group) {
+            Some(members) => members,
+            None => self.group_members.entry(task.group.clone()).or_default(),
+        };
+        *members.entry(task.instance).or_insert(0) += 1;
         self.tasks.insert(task_id, task);
         self.placement_index.touch(position);
     }

@@ -300,7 +300,7 @@ impl Ecs {
             .filter(|t| {
                 t.desired_status() == "RUNNING"
                     && t.last_status() != "STOPPED"
-                    && t.task.started_by.as_deref() == Some(primary.as_str())
+                    && t.started_by.as_deref() == Some(primary.as_str())
             })
             .count() as i64
     }
@@ -527,7 +527,7 @@ impl Ecs {
         let mut ids = Vec::new();
         let cluster = self.clusters.get_mut(cluster_key).expect("listed");
         for record in records {
-            let arn = record.task.task_arn.clone().unwrap_or_default();
+            let arn = record.arn.clone();
             ids.push(format!("(task {})", task_id(&arn)));
             cluster.tasks.insert(arn.clone(), record);
             let service = cluster.services.get_mut(name).expect("listed");
