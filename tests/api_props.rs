@@ -9,6 +9,8 @@
 //!    (CL-STATUS-COUNTERS).
 //! 4. Tasks are conserved: every task RunTask returned is listed by DescribeTasks until it
 //!    expires (TASK-STOPPED-VISIBILITY).
+//! 5. `api::call_json` (text in and out, RunTask written straight from the task records) gives
+//!    the same bytes, the same error and the same state as `api::call` on a copy of the state.
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -324,7 +326,16 @@ proptest! {
         for op in &ops {
             let (name, request) = world.apply(op);
             let before = serde_json::to_string(&world.ecs.snapshot()).unwrap();
-            match world.call(&name, request) {
+            let mut twin = world.ecs.clone();
+            let text = api::call_json(&mut twin, &name, &request.to_string(), &world.root);
+            let outcome = world.call(&name, request);
+            match (&outcome, &text) {
+                (Ok(value), Ok(text)) => prop_assert_eq!(text, &serde_json::to_string(value).unwrap()),
+                (Err(a), Err(b)) => prop_assert_eq!(a, b),
+                _ => prop_assert!(false, "{}: call and call_json disagree: {:?} / {:?}", name, outcome, text),
+            }
+            prop_assert!(twin == world.ecs, "{}: call_json left a different state", name);
+            match outcome {
                 Ok(response) => {
                     if name == "RegisterContainerInstance" {
                         world.instances.push(response["containerInstance"]["containerInstanceArn"].as_str().unwrap().to_string());

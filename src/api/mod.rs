@@ -113,6 +113,8 @@ trait Response: Sized {
     fn write<T: Serialize>(response: T) -> Result<Self, ApiError>;
     /// Takes a response that is already a `Value` (the harness actions).
     fn from_value(value: Value) -> Result<Self, ApiError>;
+    /// Takes a response already written as JSON text (RunTask).
+    fn from_text(text: String) -> Result<Self, ApiError>;
 }
 
 fn unserialisable(err: serde_json::Error) -> ApiError {
@@ -130,15 +132,30 @@ impl Response for Value {
     fn from_value(value: Value) -> Result<Self, ApiError> {
         Ok(value)
     }
+
+    fn from_text(text: String) -> Result<Self, ApiError> {
+        crate::json::parse(&text)
+            .map_err(|err| ApiError::new("ServerException", format!("response not JSON: {err}")))
+    }
 }
 
 impl Response for String {
     fn write<T: Serialize>(response: T) -> Result<Self, ApiError> {
-        serde_json::to_string(&response).map_err(unserialisable)
+        // Most responses are small; RunTask's (about 1.4 KB per task) and Describe*'s are
+        // not. One 8 KiB buffer to start with spares the doubling reallocations (and the
+        // allocator's consolidation runs each large request triggers).
+        let mut out = Vec::with_capacity(8 * 1024);
+        serde_json::to_writer(&mut out, &response).map_err(unserialisable)?;
+        String::from_utf8(out)
+            .map_err(|err| ApiError::new("ServerException", format!("response not UTF-8: {err}")))
     }
 
     fn from_value(value: Value) -> Result<Self, ApiError> {
         serde_json::to_string(&value).map_err(unserialisable)
+    }
+
+    fn from_text(text: String) -> Result<Self, ApiError> {
+        Ok(text)
     }
 }
 
@@ -280,7 +297,7 @@ fn dispatch<R: Response>(
                 ..Default::default()
             })
         }
-        "RunTask" => respond(ecs.run_task_json(&read(request)?)?),
+        "RunTask" => R::from_text(ecs.run_task_json(&read(request)?)?.to_json_string()),
         "StartTask" => respond(ecs.start_task(&read(request)?)?),
         "StopTask" => respond(ecs.stop_task(&read(request)?)?),
         "DescribeTasks" => respond(ecs.describe_tasks(&read(request)?)?),

@@ -24,6 +24,7 @@ pub mod instance_types;
 mod instances;
 mod services;
 mod tags;
+mod task_json;
 mod task_record;
 mod tasks;
 
@@ -44,7 +45,8 @@ pub use services::{
     Fault, FaultMode, HEALTHY_AFTER_SECS, Rebalance, ServiceRecord, circuit_breaker_threshold,
     deployment_bounds, rebalancing_incompatibility,
 };
-pub use task_record::{TaskJson, TaskRecord, TaskStatus};
+pub use task_json::TaskJson;
+pub use task_record::{TaskRecord, TaskStatus};
 pub use tasks::RunTaskJson;
 
 use crate::model::Timestamp;
@@ -267,8 +269,10 @@ impl Ecs {
     /// a temporary string.
     fn arn_of(&self, pieces: &[&str]) -> String {
         let (region, account) = (&self.config.region, &self.config.account);
-        let length =
-            13 + region.len() + account.len() + pieces.iter().map(|p| p.len()).sum::<usize>();
+        let length = "arn:aws:ecs:::".len()
+            + region.len()
+            + account.len()
+            + pieces.iter().map(|p| p.len()).sum::<usize>();
         let mut arn = String::with_capacity(length);
         for piece in ["arn:aws:ecs:", region, ":", account, ":"]
             .into_iter()

@@ -177,30 +177,28 @@ pub struct RunTaskJson<'a> {
     started: StartedTasks,
 }
 
-impl Serialize for RunTaskJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let tasks = self
-            .started
-            .arns
-            .iter()
-            .map(|arn| self.cluster.tasks[arn].json(true));
-        let mut map = serializer.serialize_map(Some(2))?;
-        map.serialize_entry("tasks", &SeqOf(std::cell::Cell::new(Some(tasks))))?;
-        map.serialize_entry("failures", &self.started.failures)?;
-        map.end()
+impl RunTaskJson<'_> {
+    /// The response's JSON text. Written whole: one buffer for the ten tasks.
+    pub fn to_json_string(&self) -> String {
+        let mut out = Vec::with_capacity(256 + 1536 * self.started.arns.len());
+        out.extend_from_slice(b"{\"tasks\":[");
+        for (position, arn) in self.started.arns.iter().enumerate() {
+            if position > 0 {
+                out.push(b',');
+            }
+            self.cluster.tasks[arn].json(true).write_to(&mut out);
+        }
+        out.extend_from_slice(b"],\"failures\":");
+        // Failures are plain strings and numbers: writing them to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut out, &self.started.failures);
+        out.push(b'}');
+        super::task_json::into_string(out)
     }
 }
 
-/// Serialises an iterator once, as a JSON array.
-struct SeqOf<I>(std::cell::Cell<Option<I>>);
-
-impl<I: Iterator<Item = T>, T: Serialize> Serialize for SeqOf<I> {
+impl Serialize for RunTaskJson<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0.take() {
-            Some(items) => serializer.collect_seq(items),
-            None => serializer.collect_seq(std::iter::empty::<T>()),
-        }
+        super::task_json::raw(self.to_json_string(), serializer)
     }
 }
 
