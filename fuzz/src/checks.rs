@@ -1221,7 +1221,31 @@ pub fn api_sequence(data: &[u8]) -> CheckResult {
             _ => {}
         }
         let before = to_text(&world.ecs.snapshot())?;
-        match stowplan::api::call(&mut world.ecs, operation, &request, &world.caller) {
+        // The text entry point (RunTask written straight from the task records) agrees with
+        // the Value one: same bytes, same error, same state after.
+        let mut twin = world.ecs.clone();
+        let text =
+            stowplan::api::call_json(&mut twin, operation, &to_text(&request)?, &world.caller);
+        let outcome = stowplan::api::call(&mut world.ecs, operation, &request, &world.caller);
+        match (&outcome, &text) {
+            (Ok(value), Ok(text)) => ensure!(
+                &to_text(value)? == text,
+                "{operation}: call_json wrote other bytes than call"
+            ),
+            (Err(a), Err(b)) => {
+                ensure!(a == b, "{operation}: call_json failed otherwise: {b} / {a}")
+            }
+            _ => {
+                return Err(format!(
+                    "{operation}: call and call_json disagree on success"
+                ));
+            }
+        }
+        ensure!(
+            twin == world.ecs,
+            "{operation}: call_json left another state than call"
+        );
+        match outcome {
             Ok(response) => {
                 if let Some(arn) = response
                     .pointer("/containerInstance/containerInstanceArn")
