@@ -1082,7 +1082,11 @@ impl Ecs {
 
     /// Whether a caller is the account root (which may do everything).
     pub fn is_root(&self, caller: &Caller) -> bool {
-        caller.principal_arn == format!("arn:aws:iam::{}:root", self.config.account)
+        caller
+            .principal_arn
+            .strip_prefix("arn:aws:iam::")
+            .and_then(|rest| rest.strip_suffix(":root"))
+            == Some(self.config.account.as_str())
     }
 
     /// The principal's condition keys: `aws:username`, `aws:userid`, `aws:PrincipalArn`,

@@ -264,21 +264,8 @@ fn write_task(out: &mut Vec<u8>, r: &TaskRecord, tags: bool) {
 fn write_containers(out: &mut Vec<u8>, r: &TaskRecord) {
     let (prefix, cluster_name, task_id) = split_task_arn(&r.arn);
     // awsvpc: every container shows the task's ENI.
-    let interface = r.attachments.first().and_then(|attachment| {
-        attachment
-            .details
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .find(|d| d.name.as_deref() == Some("privateIPv4Address"))
-            .and_then(|d| d.value.as_deref())
-            .map(|ip| (attachment.id.as_deref(), ip))
-    });
-    let container_overrides = r
-        .overrides
-        .as_deref()
-        .and_then(|o| o.container_overrides.as_deref())
-        .unwrap_or_default();
+    let interface = r.eni();
+    let container_overrides = r.container_overrides();
     out.push(b'[');
     for (position, (container, state)) in r
         .container_definitions()

@@ -253,6 +253,27 @@ impl TaskRecord {
             .unwrap_or_default()
     }
 
+    /// The awsvpc task's ENI as its containers show it: (attachment id, private IPv4 address).
+    pub(crate) fn eni(&self) -> Option<(Option<&str>, &str)> {
+        let attachment = self.attachments.first()?;
+        attachment
+            .details
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .find(|d| d.name.as_deref() == Some("privateIPv4Address"))
+            .and_then(|d| d.value.as_deref())
+            .map(|ip| (attachment.id.as_deref(), ip))
+    }
+
+    /// The launch's container overrides (none when it had no overrides).
+    pub(crate) fn container_overrides(&self) -> &[model::ContainerOverride] {
+        self.overrides
+            .as_deref()
+            .and_then(|o| o.container_overrides.as_deref())
+            .unwrap_or_default()
+    }
+
     /// Whether the container at `position` is essential (its exit stops the task).
     pub(crate) fn essential(&self, position: usize) -> bool {
         self.container_definitions()
@@ -289,21 +310,8 @@ impl TaskRecord {
     pub fn to_model(&self) -> model::Task {
         let definition = &self.definition.0;
         let (prefix, cluster_name, task_id) = split_task_arn(&self.arn);
-        let private_ip = self.attachments.first().and_then(|attachment| {
-            attachment
-                .details
-                .as_deref()
-                .unwrap_or_default()
-                .iter()
-                .find(|d| d.name.as_deref() == Some("privateIPv4Address"))
-                .and_then(|d| d.value.clone())
-                .map(|ip| (attachment.id.clone(), ip))
-        });
-        let container_overrides = self
-            .overrides
-            .as_deref()
-            .and_then(|o| o.container_overrides.as_deref())
-            .unwrap_or_default();
+        let private_ip = self.eni();
+        let container_overrides = self.container_overrides();
         let containers = self
             .container_definitions()
             .iter()
@@ -332,10 +340,10 @@ impl TaskRecord {
                     exit_code: state.exit_code,
                     reason: state.reason.clone(),
                     network_bindings: Some(state.network_bindings.clone()),
-                    network_interfaces: Some(match &private_ip {
+                    network_interfaces: Some(match private_ip {
                         Some((attachment_id, ip)) => vec![model::NetworkInterface {
-                            attachment_id: attachment_id.clone(),
-                            private_ipv4_address: Some(ip.clone()),
+                            attachment_id: attachment_id.map(str::to_string),
+                            private_ipv4_address: Some(ip.to_string()),
                             ..Default::default()
                         }],
                         None => Vec::new(),
