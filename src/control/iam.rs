@@ -1142,9 +1142,14 @@ impl Ecs {
             return Ok(());
         }
         let policies = self.caller_policies(caller);
-        let base = self.principal_context(caller);
-        for check in checks {
-            let mut context = base.clone();
+        let mut base = Some(self.principal_context(caller));
+        for (position, check) in checks.iter().enumerate() {
+            // The last check takes the principal's context itself; the others a copy.
+            let mut context = if position + 1 == checks.len() {
+                base.take().unwrap_or_default()
+            } else {
+                base.clone().unwrap_or_default()
+            };
             check.context.apply_to(&mut context);
             let evaluation = policies.evaluate(&check.action, &check.resource, &context);
             if evaluation.decision != Decision::Allowed {
