@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use stowplan::api;
-use stowplan::control::{Caller, Ecs, EcsConfig, HEALTHY_AFTER_SECS, deployment_bounds};
+use stowplan::control::{Caller, Ecs, EcsConfig, deployment_bounds};
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -111,27 +111,10 @@ fn check(ecs: &Ecs, watch: &mut Watch) {
             let name = service.name().to_string();
             let (desired, min_pct, max_pct) = watch.limits[&name];
             let (min, max) = deployment_bounds(desired, min_pct, max_pct);
-            let tasks: Vec<_> = service
-                .task_arns
-                .iter()
-                .filter_map(|arn| cluster.tasks.get(arn))
-                .collect();
+            let (live, healthy) = crate::support::live_and_healthy(cluster, service, now);
             // 2. The upper bound.
-            let live = tasks
-                .iter()
-                .filter(|t| t.last_status() != "STOPPED")
-                .count() as i64;
             assert!(live <= max, "{name}: {live} live tasks > max {max}");
             // 3. The healthy floor, in calm runs.
-            let healthy = tasks
-                .iter()
-                .filter(|t| {
-                    t.last_status() == "RUNNING"
-                        && t.desired_status() == "RUNNING"
-                        && t.started_at()
-                            .is_some_and(|at| now - at.secs() >= HEALTHY_AFTER_SECS)
-                })
-                .count() as i64;
             let reached = watch.floor_reached.entry(name.clone()).or_default();
             if watch.calm && *reached {
                 assert!(healthy >= min, "{name}: {healthy} healthy < min {min}");

@@ -1512,15 +1512,12 @@ impl Ecs {
         let mut records = Vec::new();
         if launch.launch_type == LaunchType::Fargate {
             for index in 0..count {
-                records.push(self.new_task(
+                records.push(self.new_service_task(
                     cluster_key,
                     &launch,
                     None,
-                    None,
                     base + index,
-                    None,
-                    Some(deployment.clone()),
-                    None,
+                    &deployment,
                 ));
             }
         } else {
@@ -1550,15 +1547,12 @@ impl Ecs {
             let reservations = plan.apply(&mut cluster.state).unwrap_or_default();
             for (index, (instance, reservation)) in placed.into_iter().zip(reservations).enumerate()
             {
-                records.push(self.new_task(
+                records.push(self.new_service_task(
                     cluster_key,
                     &launch,
-                    Some(instance),
-                    Some(reservation),
+                    Some((instance, reservation)),
                     base + index,
-                    None,
-                    Some(deployment.clone()),
-                    None,
+                    &deployment,
                 ));
             }
             if let Some(failure) = failure {
@@ -1878,15 +1872,12 @@ impl Ecs {
                     let Ok(task) = cluster.state.add_task(idx, &launch.group, reservation) else {
                         continue;
                     };
-                    records.push(self.new_task(
+                    records.push(self.new_service_task(
                         cluster_key,
                         &launch,
-                        Some(idx),
-                        Some(task),
+                        Some((idx, task)),
                         base + index,
-                        None,
-                        Some(primary.clone()),
-                        None,
+                        &primary,
                     ));
                 }
                 Some(Verdict::Rejected(rejection)) => {

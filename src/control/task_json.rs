@@ -168,7 +168,8 @@ fn needs_escape(bytes: &[u8]) -> bool {
 
 fn write_task(out: &mut Vec<u8>, r: &TaskRecord, tags: bool) {
     let definition = r.definition();
-    let (prefix, cluster_name, _) = split_task_arn(&r.arn);
+    let arn_parts = split_task_arn(&r.arn);
+    let (prefix, cluster_name, _) = arn_parts;
     let overrides = r.overrides.as_deref();
     let mut task = Object::open(out);
     task.value("attachments", &r.attachments);
@@ -188,7 +189,7 @@ fn write_task(out: &mut Vec<u8>, r: &TaskRecord, tags: bool) {
     if let Some(arn) = &r.container_instance_arn {
         task.str("containerInstanceArn", arn);
     }
-    write_containers(task.key("containers"), r);
+    write_containers(task.key("containers"), r, arn_parts);
     if let Some(cpu) = overrides
         .and_then(|o| o.cpu.as_ref())
         .or(definition.cpu.as_ref())
@@ -261,8 +262,8 @@ fn write_task(out: &mut Vec<u8>, r: &TaskRecord, tags: bool) {
     task.close();
 }
 
-fn write_containers(out: &mut Vec<u8>, r: &TaskRecord) {
-    let (prefix, cluster_name, task_id) = split_task_arn(&r.arn);
+fn write_containers(out: &mut Vec<u8>, r: &TaskRecord, arn_parts: (&str, &str, &str)) {
+    let (prefix, cluster_name, task_id) = arn_parts;
     // awsvpc: every container shows the task's ENI.
     let interface = r.eni();
     let container_overrides = r.container_overrides();

@@ -854,6 +854,28 @@ impl Ecs {
         }
     }
 
+    /// A task a service's deployment starts (no overrides, no tags; `startedBy` is the
+    /// deployment id).
+    pub(crate) fn new_service_task(
+        &mut self,
+        cluster_key: &str,
+        launch: &Launch,
+        placed: Option<(InstanceIdx, TaskId)>,
+        index: usize,
+        deployment: &str,
+    ) -> TaskRecord {
+        self.new_task(
+            cluster_key,
+            launch,
+            placed.map(|(instance, _)| instance),
+            placed.map(|(_, reservation)| reservation),
+            index,
+            None,
+            Some(deployment.to_string()),
+            None,
+        )
+    }
+
     /// StopTask (TASK-STOPTASK): desired STOPPED at once, `UserInitiated`; the task walks to
     /// STOPPED on the clock.
     pub fn stop_task(

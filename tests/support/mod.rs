@@ -48,3 +48,32 @@ pub fn equal_up_to_number_canonicalisation(
         (a, b) => a == b,
     }
 }
+
+/// A service's task counts the deployment bounds are about (DEP-ROUNDING, DEP-HEALTHY): live
+/// (not STOPPED) and healthy (RUNNING, desired RUNNING, and RUNNING for
+/// `HEALTHY_AFTER_SECS`) at `now`.
+pub fn live_and_healthy(
+    cluster: &stowplan::control::Cluster,
+    service: &stowplan::control::ServiceRecord,
+    now: i64,
+) -> (i64, i64) {
+    let tasks: Vec<_> = service
+        .task_arns
+        .iter()
+        .filter_map(|arn| cluster.tasks.get(arn))
+        .collect();
+    let live = tasks
+        .iter()
+        .filter(|t| t.last_status() != "STOPPED")
+        .count() as i64;
+    let healthy = tasks
+        .iter()
+        .filter(|t| {
+            t.last_status() == "RUNNING"
+                && t.desired_status() == "RUNNING"
+                && t.started_at()
+                    .is_some_and(|at| now - at.secs() >= stowplan::control::HEALTHY_AFTER_SECS)
+        })
+        .count() as i64;
+    (live, healthy)
+}

@@ -504,15 +504,12 @@ impl Ecs {
         let reservations = plan.apply(&mut cluster.state).unwrap_or_default();
         let mut records: Vec<TaskRecord> = Vec::new();
         for (index, (instance, reservation)) in placed.into_iter().zip(reservations).enumerate() {
-            records.push(self.new_task(
+            records.push(self.new_service_task(
                 cluster_key,
                 &launch,
-                Some(instance),
-                Some(reservation),
+                Some((instance, reservation)),
                 base + index,
-                None,
-                Some(deployment.clone()),
-                None,
+                &deployment,
             ));
         }
         if failed {
